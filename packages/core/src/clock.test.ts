@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest'
+import { RealClock, VirtualClock } from './clock.js'
+import { isEpostError } from './errors.js'
+
+describe('VirtualClock', () => {
+  it('fires timers in time order, ties in insertion order', async () => {
+    const clock = new VirtualClock()
+    const seen: string[] = []
+    clock.setTimeout(() => seen.push('b@20'), 20)
+    clock.setTimeout(() => seen.push('a@10'), 10)
+    clock.setTimeout(() => seen.push('c@20'), 20)
+    const cancelled = clock.setTimeout(() => seen.push('never'), 15)
+    cancelled.cancel()
+    await clock.advance(19)
+    expect(seen).toEqual(['a@10'])
+    expect(clock.now()).toBe(19)
+    await clock.advance(100)
+    expect(seen).toEqual(['a@10', 'b@20', 'c@20'])
+    expect(clock.now()).toBe(119)
+  })
+
+  it('lets async code run between timers', async () => {
+    const clock = new VirtualClock()
+    const trace: number[] = []
+    const task = (async () => {
+      await clock.sleep(10)
+      trace.push(clock.now())
+      await clock.sleep(5)
+      trace.push(clock.now())
+    })()
+    await clock.advance(100)
+    await task
+    expect(trace).toEqual([10, 15])
+  })
+
+  it('repeats intervals until cancelled', async () => {
+    const clock = new VirtualClock()
+    let n = 0
+    const t = clock.setInterval(() => {
+      n++
+      if (n === 3) t.cancel()
+    }, 10)
+    await clock.advance(1000)
+    expect(n).toBe(3)
+  })
+
+  it('aborts a sleep through its signal and times out through timeoutSignal', async () => {
+    const clock = new VirtualClock()
+    const ctl = new AbortController()
+    const p = clock.sleep(1000, { signal: ctl.signal })
+    ctl.abort()
+    await expect(p).rejects.toMatchObject({ code: 'EPOST_ABORTED' })
+    const sig = clock.timeoutSignal(50)
+    const q = clock.sleep(1000, { signal: sig }).catch((e: unknown) => e)
+    await clock.advance(60)
+    const err = await q
+    expect(isEpostError(err, 'EPOST_TIMEOUT')).toBe(true)
+  })
+
+  it('runs until a predicate holds, or gives up at the deadline', async () => {
+    const clock = new VirtualClock()
+    let flag = false
+    clock.setTimeout(() => (flag = true), 40)
+    expect(await clock.runUntilTrue(() => flag, 100)).toBe(true)
+    expect(clock.now()).toBe(40)
+    expect(await clock.runUntilTrue(() => false, 100)).toBe(false)
+    expect(clock.now()).toBe(140)
+  })
+})
+
+describe('RealClock', () => {
+  it('sleeps for about the time asked and never keeps the process alive', async () => {
+    const clock = new RealClock()
+    const t0 = clock.now()
+    await clock.sleep(5)
+    expect(clock.now()).toBeGreaterThanOrEqual(t0 + 4)
+  })
+})

@@ -1,0 +1,225 @@
+import { EpostError, abortError } from './errors.js'
+
+export interface Timer {
+  cancel(): void
+}
+
+/**
+ * Time as every component sees it. Production code never calls Date.now or setTimeout directly:
+ * with a VirtualClock the same code runs thousands of nodes in one process, deterministically.
+ */
+export interface Clock {
+  /** Milliseconds since an arbitrary epoch. */
+  now(): number
+  setTimeout(fn: () => void, ms: number): Timer
+  setInterval(fn: () => void, ms: number): Timer
+  /** Resolves after `ms`; rejects with EPOST_ABORTED if the signal fires first. */
+  sleep(ms: number, options?: { signal?: AbortSignal }): Promise<void>
+  /** A signal that aborts with EPOST_TIMEOUT after `ms` of this clock's time. */
+  timeoutSignal(ms: number): AbortSignal
+}
+
+function sleepOn(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted === true) return Promise.reject(abortError(signal))
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      timer.cancel()
+      reject(abortError(signal))
+    }
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+function timeoutSignalOn(clock: Clock, ms: number): AbortSignal {
+  const ctl = new AbortController()
+  clock.setTimeout(() => ctl.abort(new EpostError('EPOST_TIMEOUT', `timed out after ${ms} ms`)), ms)
+  return ctl.signal
+}
+
+/** Wall-clock time and Node's timers. Timers are unref'd so they never keep a process alive. */
+export class RealClock implements Clock {
+  now(): number {
+    return performance.timeOrigin + performance.now()
+  }
+
+  setTimeout(fn: () => void, ms: number): Timer {
+    const t = setTimeout(fn, Math.max(0, ms))
+    t.unref()
+    return { cancel: () => clearTimeout(t) }
+  }
+
+  setInterval(fn: () => void, ms: number): Timer {
+    const t = setInterval(fn, Math.max(1, ms))
+    t.unref()
+    return { cancel: () => clearInterval(t) }
+  }
+
+  sleep(ms: number, options?: { signal?: AbortSignal }): Promise<void> {
+    return sleepOn(this, ms, options?.signal)
+  }
+
+  timeoutSignal(ms: number): AbortSignal {
+    return timeoutSignalOn(this, ms)
+  }
+}
+
+interface Scheduled {
+  at: number
+  seq: number
+  fn: () => void
+  cancelled: boolean
+  interval: number
+}
+
+/**
+ * Simulated time with a deterministic timer queue: timers fire in (time, insertion order).
+ * `advance`/`runFor`/`runUntilIdle` fire timers and let promise continuations settle between
+ * instants, so async production code behaves as it would in real time.
+ */
+export class VirtualClock implements Clock {
+  #now: number
+  #seq = 0
+  readonly #heap: Scheduled[] = []
+  /** Timers fired so far (a measure of simulated work). */
+  fired = 0
+
+  constructor(startMs = 0) {
+    this.#now = startMs
+  }
+
+  now(): number {
+    return this.#now
+  }
+
+  get pending(): number {
+    return this.#heap.length
+  }
+
+  setTimeout(fn: () => void, ms: number): Timer {
+    return this.#schedule(fn, Math.max(0, ms), 0)
+  }
+
+  setInterval(fn: () => void, ms: number): Timer {
+    return this.#schedule(fn, Math.max(1, ms), Math.max(1, ms))
+  }
+
+  sleep(ms: number, options?: { signal?: AbortSignal }): Promise<void> {
+    return sleepOn(this, ms, options?.signal)
+  }
+
+  timeoutSignal(ms: number): AbortSignal {
+    return timeoutSignalOn(this, ms)
+  }
+
+  /** Fires every timer due within the next `ms` and leaves the clock at now + ms. */
+  async advance(ms: number): Promise<void> {
+    await this.runUntil(this.#now + ms)
+  }
+
+  async runUntil(target: number): Promise<void> {
+    for (;;) {
+      await flushMicrotasks()
+      const top = this.#peek()
+      if (top === undefined || top.at > target) break
+      this.#fireInstant(top.at)
+    }
+    if (target > this.#now) this.#now = target
+    await flushMicrotasks()
+  }
+
+  /** Runs until `predicate()` holds or `maxMs` of simulated time has passed; returns whether it held. */
+  async runUntilTrue(predicate: () => boolean, maxMs: number): Promise<boolean> {
+    const deadline = this.#now + maxMs
+    for (;;) {
+      await flushMicrotasks()
+      if (predicate()) return true
+      const top = this.#peek()
+      if (top === undefined || top.at > deadline) {
+        this.#now = Math.max(this.#now, deadline)
+        return predicate()
+      }
+      this.#fireInstant(top.at)
+    }
+  }
+
+  #fireInstant(at: number): void {
+    this.#now = at
+    // Fire everything due at this instant that was scheduled before we started; timers added
+    // with delay 0 by these callbacks run in the next round, after microtasks settle.
+    const limit = this.#seq
+    for (;;) {
+      const top = this.#peek()
+      if (top === undefined || top.at !== at || top.seq >= limit) break
+      this.#pop()
+      if (top.interval > 0) {
+        top.at += top.interval
+        top.seq = this.#seq++
+        this.#push(top)
+      }
+      this.fired++
+      top.fn()
+    }
+  }
+
+  #peek(): Scheduled | undefined {
+    const h = this.#heap
+    while (h.length > 0 && (h[0] as Scheduled).cancelled) this.#pop()
+    return h[0]
+  }
+
+  #schedule(fn: () => void, delay: number, interval: number): Timer {
+    const s: Scheduled = { at: this.#now + delay, seq: this.#seq++, fn, cancelled: false, interval }
+    this.#push(s)
+    return {
+      cancel: () => {
+        s.cancelled = true
+      },
+    }
+  }
+
+  #less(a: Scheduled, b: Scheduled): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq)
+  }
+
+  #push(s: Scheduled): void {
+    const h = this.#heap
+    h.push(s)
+    let i = h.length - 1
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (!this.#less(h[i] as Scheduled, h[p] as Scheduled)) break
+      ;[h[i], h[p]] = [h[p] as Scheduled, h[i] as Scheduled]
+      i = p
+    }
+  }
+
+  #pop(): Scheduled | undefined {
+    const h = this.#heap
+    const top = h[0]
+    const last = h.pop()
+    if (h.length > 0 && last !== undefined) {
+      h[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < h.length && this.#less(h[l] as Scheduled, h[m] as Scheduled)) m = l
+        if (r < h.length && this.#less(h[r] as Scheduled, h[m] as Scheduled)) m = r
+        if (m === i) break
+        ;[h[i], h[m]] = [h[m] as Scheduled, h[i] as Scheduled]
+        i = m
+      }
+    }
+    return top
+  }
+}
+
+/** Lets every queued promise continuation run (one macrotask turn). */
+export function flushMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}

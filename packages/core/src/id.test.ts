@@ -1,0 +1,102 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { Id, RING_SIZE } from './id.js'
+import { isEpostError } from './errors.js'
+
+const arbId = fc.bigInt({ min: 0n, max: RING_SIZE - 1n }).map((v) => Id.fromBigInt(v))
+
+describe('Id', () => {
+  it('round-trips hex, bytes and bigint', () => {
+    const id = Id.fromHex('0123456789abcdef0123456789ABCDEF')
+    expect(id.hex).toBe('0123456789abcdef0123456789abcdef')
+    expect(Id.fromBytes(id.bytes).equals(id)).toBe(true)
+    expect(Id.fromBigInt(id.value).hex).toBe(id.hex)
+  })
+
+  it('rejects malformed hex with a typed error', () => {
+    for (const bad of ['', 'xyz', '0'.repeat(31), '0'.repeat(33)]) {
+      expect(() => Id.fromHex(bad)).toThrowError(expect.objectContaining({ code: 'EPOST_INVALID_ARGUMENT' }))
+    }
+    try {
+      Id.fromBytes(new Uint8Array(3))
+    } catch (err) {
+      expect(isEpostError(err, 'EPOST_INVALID_ARGUMENT')).toBe(true)
+    }
+  })
+
+  it('reads digits in base 2^b', () => {
+    const id = Id.fromHex('f0a00000000000000000000000000001')
+    expect(id.digit(0)).toBe(15)
+    expect(id.digit(1)).toBe(0)
+    expect(id.digit(2)).toBe(10)
+    expect(id.digit(31)).toBe(1)
+    expect(id.digit(0, 2)).toBe(3)
+    expect(id.digit(2, 2)).toBe(0)
+    expect(id.digit(0, 8)).toBe(0xf0)
+  })
+
+  it('digits agree between the hex fast path and bigint arithmetic', () => {
+    fc.assert(
+      fc.property(arbId, fc.integer({ min: 0, max: 31 }), (id, i) => {
+        const viaBig = Number((id.value >> BigInt(128 - (i + 1) * 4)) & 15n)
+        expect(id.digit(i, 4)).toBe(viaBig)
+      }),
+    )
+  })
+
+  it('computes shared prefix length for any b', () => {
+    const a = Id.fromHex('abcd0000000000000000000000000000')
+    const b = Id.fromHex('abce0000000000000000000000000000')
+    expect(a.sharedPrefixLength(b)).toBe(3)
+    expect(a.sharedPrefixLength(a)).toBe(32)
+    // 0xd = 1101, 0xe = 1110: 12 + 2 shared bits
+    expect(a.sharedPrefixLength(b, 2)).toBe(7)
+    expect(a.sharedPrefixLength(b, 1)).toBe(14)
+    fc.assert(
+      fc.property(arbId, arbId, (x, y) => {
+        const p = x.sharedPrefixLength(y)
+        for (let i = 0; i < p; i++) expect(x.digit(i)).toBe(y.digit(i))
+        if (p < 32) expect(x.digit(p)).not.toBe(y.digit(p))
+        expect(x.sharedPrefixLength(y, 2)).toBeGreaterThanOrEqual(2 * p)
+      }),
+    )
+  })
+
+  it('measures ring distances with wrap-around', () => {
+    const lo = Id.fromBigInt(5n)
+    const hi = Id.fromBigInt(RING_SIZE - 5n)
+    expect(lo.cwDistance(hi)).toBe(RING_SIZE - 10n)
+    expect(hi.cwDistance(lo)).toBe(10n)
+    expect(lo.ccwDistance(hi)).toBe(10n)
+    expect(lo.distance(hi)).toBe(10n)
+    fc.assert(
+      fc.property(arbId, arbId, (x, y) => {
+        expect(x.distance(y)).toBe(y.distance(x))
+        expect(x.cwDistance(y) + y.cwDistance(x)).toBe(x.equals(y) ? 0n : RING_SIZE)
+        expect(x.distance(y) <= RING_SIZE / 2n).toBe(true)
+      }),
+    )
+  })
+
+  it('finds the numerically closest node, across zero', () => {
+    const key = Id.fromBigInt(2n)
+    const nodes = [RING_SIZE - 1n, 100n, RING_SIZE / 2n].map((v) => ({ id: Id.fromBigInt(v) }))
+    expect(key.closest(nodes)?.id.value).toBe(RING_SIZE - 1n)
+    // ties go to the smaller id, so every node agrees on one root
+    const tie = Id.fromBigInt(10n)
+    const a = { id: Id.fromBigInt(8n) }
+    const b = { id: Id.fromBigInt(12n) }
+    expect(tie.closest([b, a])).toBe(a)
+    expect(tie.closest([a, b])).toBe(a)
+    expect(key.closest([])).toBeUndefined()
+  })
+
+  it('tests clockwise arcs inclusively, wrapping', () => {
+    const from = Id.fromBigInt(RING_SIZE - 10n)
+    const to = Id.fromBigInt(10n)
+    expect(Id.fromBigInt(0n).isBetween(from, to)).toBe(true)
+    expect(from.isBetween(from, to)).toBe(true)
+    expect(to.isBetween(from, to)).toBe(true)
+    expect(Id.fromBigInt(11n).isBetween(from, to)).toBe(false)
+  })
+})

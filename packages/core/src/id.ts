@@ -1,0 +1,145 @@
+import { EpostError } from './errors.js'
+
+/** Ids are 128 bits (Pastry's b = 4 gives 32 digits). */
+export const ID_BITS = 128
+export const ID_BYTES = ID_BITS / 8
+const ID_HEX = ID_BYTES * 2
+const RING = 1n << BigInt(ID_BITS)
+const HALF_RING = RING >> 1n
+const HEX_RE = /^[0-9a-f]{32}$/
+
+/**
+ * A 128-bit position on the Pastry ring, immutable. Kept as a lowercase hex string (cheap prefix
+ * and equality tests, usable as a map key) and a bigint (ring arithmetic).
+ */
+export class Id {
+  readonly hex: string
+  readonly value: bigint
+  #bytes: Uint8Array | undefined
+
+  private constructor(hex: string, value: bigint) {
+    this.hex = hex
+    this.value = value
+  }
+
+  static fromHex(hex: string): Id {
+    const h = hex.toLowerCase()
+    if (!HEX_RE.test(h)) throw new EpostError('EPOST_INVALID_ARGUMENT', `an id is ${ID_HEX} hex digits, got '${hex}'`)
+    return new Id(h, BigInt('0x' + h))
+  }
+
+  static fromBigInt(v: bigint): Id {
+    const n = ((v % RING) + RING) % RING
+    return new Id(n.toString(16).padStart(ID_HEX, '0'), n)
+  }
+
+  /** The first 16 bytes of `bytes` (a hash, usually) as an id. */
+  static fromBytes(bytes: Uint8Array): Id {
+    if (bytes.length < ID_BYTES) {
+      throw new EpostError('EPOST_INVALID_ARGUMENT', `an id needs ${ID_BYTES} bytes, got ${bytes.length}`)
+    }
+    let hex = ''
+    for (let i = 0; i < ID_BYTES; i++) hex += (bytes[i] as number).toString(16).padStart(2, '0')
+    return new Id(hex, BigInt('0x' + hex))
+  }
+
+  /** Uniformly random id from a source of random bytes (an Rng or a CSPRNG). */
+  static random(randomBytes: (n: number) => Uint8Array): Id {
+    return Id.fromBytes(randomBytes(ID_BYTES))
+  }
+
+  get bytes(): Uint8Array {
+    if (this.#bytes === undefined) this.#bytes = Uint8Array.from(Buffer.from(this.hex, 'hex'))
+    return this.#bytes
+  }
+
+  /** Digit `i` (0 = most significant) in base 2^b. b must divide 128 and be at most 16. */
+  digit(i: number, b = 4): number {
+    if (b === 4) return parseInt(this.hex[i] as string, 16)
+    const shift = BigInt(ID_BITS - (i + 1) * b)
+    return Number((this.value >> shift) & ((1n << BigInt(b)) - 1n))
+  }
+
+  /** Number of leading base-2^b digits shared with `other`. */
+  sharedPrefixLength(other: Id, b = 4): number {
+    if (b === 4) {
+      const a = this.hex
+      const o = other.hex
+      let i = 0
+      while (i < ID_HEX && a.charCodeAt(i) === o.charCodeAt(i)) i++
+      return i
+    }
+    const x = this.value ^ other.value
+    if (x === 0n) return ID_BITS / b
+    const bits = ID_BITS - x.toString(2).length
+    return Math.floor(bits / b)
+  }
+
+  equals(other: Id): boolean {
+    return this.hex === other.hex
+  }
+
+  /** Clockwise distance from this id to `other` (0 .. 2^128-1). */
+  cwDistance(other: Id): bigint {
+    const d = other.value - this.value
+    return d >= 0n ? d : d + RING
+  }
+
+  /** Counter-clockwise distance from this id to `other`. */
+  ccwDistance(other: Id): bigint {
+    return other.cwDistance(this)
+  }
+
+  /** Shortest distance around the ring (0 .. 2^127). */
+  distance(other: Id): bigint {
+    const d = this.cwDistance(other)
+    return d > HALF_RING ? RING - d : d
+  }
+
+  /** True if `a` is strictly closer to this id than `b` on the ring; ties go to the smaller id. */
+  isCloser(a: Id, b: Id): boolean {
+    const da = this.distance(a)
+    const db = this.distance(b)
+    if (da !== db) return da < db
+    return a.value < b.value
+  }
+
+  /** Of `candidates`, the one numerically closest to this id (ring wrap-around). */
+  closest<T extends { id: Id }>(candidates: Iterable<T>): T | undefined {
+    let best: T | undefined
+    for (const c of candidates) {
+      if (best === undefined || this.isCloser(c.id, best.id)) best = c
+    }
+    return best
+  }
+
+  /** Is this id in the clockwise arc from `from` to `to` (both inclusive)? */
+  isBetween(from: Id, to: Id): boolean {
+    return from.cwDistance(this) <= from.cwDistance(to)
+  }
+
+  add(delta: bigint): Id {
+    return Id.fromBigInt(this.value + delta)
+  }
+
+  compare(other: Id): number {
+    return this.value < other.value ? -1 : this.value > other.value ? 1 : 0
+  }
+
+  toString(): string {
+    return this.hex
+  }
+
+  /** Short form for logs. */
+  short(): string {
+    return this.hex.slice(0, 8)
+  }
+
+  toJSON(): string {
+    return this.hex
+  }
+}
+
+export const RING_SIZE = RING
+export const ID_ZERO = Id.fromBigInt(0n)
+export const ID_MAX = Id.fromBigInt(RING - 1n)

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// The README's entry points: `npm start`, `npm test`, `npm run bench`, `npm run sim -- <scenario>`.
+// Works on a machine with only Node.js and npm: pnpm (pinned in package.json) is installed into
+// .tools/ on first use, then the workspace is installed, then the task runs.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const [task = 'test', ...args] = process.argv.slice(2)
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const pnpmVersion = pkg.packageManager.replace(/^pnpm@/, '')
+const toolsDir = join(root, '.tools')
+const pnpmBin = join(toolsDir, 'node_modules', '.bin', 'pnpm')
+
+function run(cmd, cmdArgs, opts = {}) {
+  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', ...opts })
+  if (r.error) throw r.error
+  return r.status ?? 1
+}
+
+function step(label) {
+  process.stderr.write(`\n▶ ${label}\n`)
+}
+
+function ensurePnpm() {
+  if (existsSync(pnpmBin)) {
+    const r = spawnSync(pnpmBin, ['--version'], { encoding: 'utf8' })
+    if (r.stdout?.trim() === pnpmVersion) return
+  }
+  step(`installing pnpm ${pnpmVersion} into .tools/`)
+  const code = run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--prefix', toolsDir, `pnpm@${pnpmVersion}`])
+  if (code !== 0) process.exit(code)
+}
+
+function pnpm(pArgs, opts) {
+  return run(pnpmBin, pArgs, opts)
+}
+
+function install() {
+  step('pnpm install')
+  const frozen = process.env.CI ? ['--frozen-lockfile'] : []
+  const code = pnpm(['install', '--reporter=append-only', ...frozen])
+  if (code !== 0) process.exit(code)
+}
+
+function tsx(script, scriptArgs) {
+  return pnpm(['exec', 'tsx', '--conditions=@epost/source', script, ...scriptArgs])
+}
+
+function test() {
+  step('typecheck (tsc -b)')
+  const tc = pnpm(['exec', 'tsc', '-b'])
+  step('vitest (all projects)')
+  const report = join(root, '.vitest-report.json')
+  rmSync(report, { force: true })
+  const vt = pnpm(['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args])
+  let passed = 0, failed = 0, skipped = 0
+  if (existsSync(report)) {
+    const r = JSON.parse(readFileSync(report, 'utf8'))
+    passed = r.numPassedTests ?? 0
+    failed = r.numFailedTests ?? 0
+    skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
+    if ((r.numFailedTestSuites ?? 0) > 0 && failed === 0) failed = r.numFailedTestSuites
+  } else if (vt !== 0) {
+    failed = 1
+  }
+  if (tc !== 0) process.stdout.write('typecheck failed\n')
+  process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`)
+  return tc !== 0 || vt !== 0 || failed > 0 || passed === 0 ? 1 : 0
+}
+
+const tasks = {
+  test,
+  bench: () => tsx('bench/src/main.ts', args),
+  sim: () => tsx('packages/harness/src/cli.ts', args),
+  // The main job. Until the overlay exists it is the benchmark suite.
+  start: () => (existsSync(join(root, 'packages/harness/src/cli.ts')) ? tsx('packages/harness/src/cli.ts', ['routing', ...args]) : tsx('bench/src/main.ts', args)),
+}
+
+const fn = tasks[task]
+if (!fn) {
+  process.stderr.write(`unknown task '${task}'; one of: ${Object.keys(tasks).join(', ')}\n`)
+  process.exit(2)
+}
+ensurePnpm()
+install()
+process.exit(fn())
