@@ -1,1 +1,5 @@
-export {}
+export * from './constants.js'
+export * from './frame.js'
+export * from './msgpack.js'
+export * from './protocol.js'
+export * as schema from './schemas.js'

@@ -1,0 +1,143 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { EpostError, Id } from '@epost/core'
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeFrame, defineProtocol, encodeFrame, pack, schema } from './index.js'
+
+const { v } = schema
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+
+/**
+ * Golden vectors: the exact bytes of each envelope. A change here is a change of wire format and
+ * must come with a PROTOCOL_VERSION decision (docs/wire-protocol.md).
+ */
+const GOLDEN: Array<{ app: string; type: number; body: unknown; hex: string }> = [
+  { app: 'epost/test/1', type: 1, body: null, hex: '9401ac65706f73742f746573742f3101c0' },
+  { app: 'epost/test/1', type: 2, body: { n: 7, s: 'hi' }, hex: '9401ac65706f73742f746573742f310282a16e07a173a26869' },
+  { app: 'a', type: 65535, body: [new Uint8Array([1, 2, 3]), true, -1], hex: '9401a161cdffff93c403010203c3ff' },
+  { app: 'epost/pastry/1', type: 3, body: { key: new Uint8Array(16).fill(0xab), hops: 2 }, hex: '9401ae65706f73742f7061737472792f310382a36b6579c410abababababababababababababababab a4686f707302'.replace(/ /g, '') },
+]
+
+describe('frames', () => {
+  it('match the golden vectors byte for byte and decode back', () => {
+    for (const g of GOLDEN) {
+      const bytes = encodeFrame(g.app, g.type, g.body)
+      expect(hex(bytes)).toBe(g.hex)
+      const f = decodeFrame(Buffer.from(g.hex, 'hex'))
+      expect(f).toMatchObject({ version: PROTOCOL_VERSION, app: g.app, type: g.type })
+      expect(pack(f.body)).toEqual(pack(g.body))
+    }
+  })
+
+  it('refuses other versions, bad envelopes and oversized frames with typed errors', () => {
+    const code = (fn: () => unknown): string => {
+      try {
+        fn()
+      } catch (e) {
+        return e instanceof EpostError ? e.code : 'untyped'
+      }
+      return 'none'
+    }
+    expect(code(() => decodeFrame(pack([2, 'a', 1, null])))).toBe('EPOST_CODEC_VERSION')
+    expect(code(() => decodeFrame(pack([1, 'a', 1])))).toBe('EPOST_CODEC_MALFORMED')
+    expect(code(() => decodeFrame(pack({ version: 1 })))).toBe('EPOST_CODEC_MALFORMED')
+    expect(code(() => decodeFrame(pack([1, '', 1, null])))).toBe('EPOST_CODEC_MALFORMED')
+    expect(code(() => decodeFrame(pack([1, 'a', -1, null])))).toBe('EPOST_CODEC_MALFORMED')
+    expect(code(() => decodeFrame(pack([1, 'a', 1.5, null])))).toBe('EPOST_CODEC_MALFORMED')
+    expect(code(() => decodeFrame(new Uint8Array([0x94, 0x01])))).toBe('EPOST_CODEC_MALFORMED')
+    const ok = encodeFrame('a', 1, null)
+    expect(code(() => decodeFrame(Uint8Array.from([...ok, 0x00])))).toBe('EPOST_CODEC_MALFORMED')
+    expect(code(() => decodeFrame(new Uint8Array(MAX_FRAME_BYTES + 1)))).toBe('EPOST_CODEC_TOO_LARGE')
+    expect(code(() => encodeFrame('a', 1, new Uint8Array(MAX_FRAME_BYTES)))).toBe('EPOST_CODEC_TOO_LARGE')
+    expect(code(() => decodeFrame(ok, { maxBytes: ok.length - 1 }))).toBe('EPOST_CODEC_TOO_LARGE')
+  })
+
+  it('never throws anything but an EpostError on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
+        try {
+          decodeFrame(bytes)
+        } catch (e) {
+          expect(e).toBeInstanceOf(EpostError)
+        }
+      }),
+      { numRuns: 5000 },
+    )
+  })
+
+  it('never throws anything but an EpostError on truncated or bit-flipped frames', () => {
+    const body = fc.jsonValue({ maxDepth: 3 })
+    fc.assert(
+      fc.property(body, fc.nat(), fc.nat(), (b, cut, flip) => {
+        const bytes = encodeFrame('epost/test/1', 9, b)
+        const truncated = bytes.subarray(0, cut % bytes.length)
+        const flipped = Uint8Array.from(bytes)
+        flipped[flip % bytes.length] ^= 1 << flip % 8
+        for (const bad of [truncated, flipped]) {
+          try {
+            decodeFrame(bad)
+          } catch (e) {
+            expect(e).toBeInstanceOf(EpostError)
+          }
+        }
+      }),
+      { numRuns: 3000 },
+    )
+  })
+})
+
+describe('protocols', () => {
+  const proto = defineProtocol('epost/test/1', {
+    ping: { type: 1, schema: v.object({ nonce: schema.uint }) },
+    route: { type: 2, schema: v.object({ key: schema.id, from: schema.handle, path: schema.list(schema.handle, 4), data: schema.bytes(8) }) },
+  })
+  const key = Id.fromHex('00112233445566778899aabbccddeeff')
+
+  it('round-trips typed messages: ids and handles come out as core types', () => {
+    const bytes = proto.encode('route', { key: key.bytes, from: [key.bytes, 'sim:1'], path: [], data: new Uint8Array([1]) })
+    const m = proto.decodeBytes(bytes)
+    expect(m.name).toBe('route')
+    if (m.name !== 'route') throw new Error('unreachable')
+    expect(m.body.key.equals(key)).toBe(true)
+    expect(m.body.from.address).toBe('sim:1')
+    expect(m.body.from.id.equals(key)).toBe(true)
+  })
+
+  it('rejects bodies that break the schema, and unknown types, with typed errors', () => {
+    const bad = [
+      encodeFrame('epost/test/1', 1, { nonce: -1 }),
+      encodeFrame('epost/test/1', 1, { nonce: 'x' }),
+      encodeFrame('epost/test/1', 2, { key: new Uint8Array(15), from: [key.bytes, 'a'], path: [], data: new Uint8Array() }),
+      encodeFrame('epost/test/1', 2, { key: key.bytes, from: [key.bytes, ''], path: [], data: new Uint8Array() }),
+      encodeFrame('epost/test/1', 2, { key: key.bytes, from: [key.bytes, 'a'], path: [], data: new Uint8Array(9) }),
+      encodeFrame('epost/test/1', 2, { key: key.bytes, from: [key.bytes, 'a'], path: new Array(5).fill([key.bytes, 'a']), data: new Uint8Array() }),
+    ]
+    for (const b of bad) expect(() => proto.decodeBytes(b)).toThrowError(expect.objectContaining({ code: 'EPOST_CODEC_SCHEMA' }))
+    expect(() => proto.decodeBytes(encodeFrame('epost/test/1', 99, null))).toThrowError(expect.objectContaining({ code: 'EPOST_CODEC_UNKNOWN_TYPE' }))
+    expect(() => proto.decodeBytes(encodeFrame('other/1', 1, { nonce: 1 }))).toThrowError(expect.objectContaining({ code: 'EPOST_CODEC_UNKNOWN_TYPE' }))
+  })
+
+  it('refuses a protocol whose message types collide', () => {
+    expect(() => defineProtocol('x', { a: { type: 1, schema: v.null() }, b: { type: 1, schema: v.null() } })).toThrowError(
+      expect.objectContaining({ code: 'EPOST_INVALID_ARGUMENT' }),
+    )
+  })
+
+  it('only ever throws EpostError for arbitrary decoded bodies', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 3 }), fc.anything(), (type, body) => {
+        let bytes: Uint8Array
+        try {
+          bytes = encodeFrame('epost/test/1', type, body)
+        } catch {
+          return
+        }
+        try {
+          proto.decodeBytes(bytes)
+        } catch (e) {
+          expect(e).toBeInstanceOf(EpostError)
+        }
+      }),
+      { numRuns: 2000 },
+    )
+  })
+})
