@@ -71,7 +71,8 @@ describe('frames', () => {
         const bytes = encodeFrame('epost/test/1', 9, b)
         const truncated = bytes.subarray(0, cut % bytes.length)
         const flipped = Uint8Array.from(bytes)
-        flipped[flip % bytes.length] ^= 1 << flip % 8
+        const at = flip % bytes.length
+        flipped[at] = (flipped[at] as number) ^ (1 << flip % 8)
         for (const bad of [truncated, flipped]) {
           try {
             decodeFrame(bad)

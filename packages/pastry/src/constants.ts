@@ -1,0 +1,40 @@
+/** Bits per routing digit (Pastry's b). 128 / b rows of 2^b columns. */
+export const DIGIT_BITS = 4
+/** Leaf set size L: L / 2 on each side. */
+export const LEAF_SET_SIZE = 16
+
+/** How often each leaf-set member is probed (the reply carries its leaf set). */
+export const LEAF_PROBE_INTERVAL_MS = 10_000
+/** Probes that may go unanswered before a node is declared dead (the first marks it suspected). */
+export const PROBE_RETRIES = 2
+/** Retransmission timeout bounds and start value, TCP style (srtt + 4 rttvar). */
+export const RTO_INITIAL_MS = 1_000
+export const RTO_MIN_MS = 100
+export const RTO_MAX_MS = 5_000
+
+/** Hops a routed message may be re-sent to before it is dropped. */
+export const MAX_ROUTE_ATTEMPTS = 6
+/** Messages a not-yet-ready root holds back until it becomes ready. */
+export const MAX_HELD_MESSAGES = 1_000
+/** A not-ready node that holds a message longer than this hands it to its closest ready neighbour. */
+export const HOLD_TIMEOUT_MS = 15_000
+
+/** Give up on one join attempt after this long, and try again (doubling, capped). */
+export const JOIN_TIMEOUT_MS = 20_000
+export const JOIN_MAX_BACKOFF_MS = 60_000
+/** Rounds of leaf-set convergence during join before the joiner announces itself anyway. */
+export const JOIN_MAX_ROUNDS = 8
+
+/** Periodic routing-table maintenance: swap one row with a random entry of it. */
+export const ROW_EXCHANGE_INTERVAL_MS = 300_000
+/** Periodic partition check: probe a remembered dead node or a bootstrap. */
+export const PARTITION_CHECK_INTERVAL_MS = 60_000
+/** Dead nodes remembered for partition healing. */
+export const MAX_REMEMBERED_DEAD = 32
+/** How long a node declared dead stays refused as a candidate (unless it talks to us directly). */
+export const DEAD_QUARANTINE_MS = 60_000
+
+/** Cap on peers tracked by the liveness layer (older, unused ones are forgotten). */
+export const MAX_TRACKED_PEERS = 4_096
+/** Routed payloads above this are refused (the layer above chunks). */
+export const MAX_PAYLOAD_BYTES = 1_048_576

@@ -1,0 +1,137 @@
+import type { Id, KeyRange, NodeHandle } from '@epost/core'
+
+/**
+ * The L/2 nodes closest clockwise and the L/2 closest counter-clockwise (FreePastry keeps one
+ * ordered set per side; a node can sit on both sides when the ring has fewer than L others).
+ */
+export class LeafSet {
+  readonly self: NodeHandle
+  readonly half: number
+  #cw: NodeHandle[] = []
+  #ccw: NodeHandle[] = []
+
+  constructor(self: NodeHandle, size: number) {
+    this.self = self
+    this.half = Math.max(1, size >> 1)
+  }
+
+  get cw(): readonly NodeHandle[] {
+    return this.#cw
+  }
+
+  get ccw(): readonly NodeHandle[] {
+    return this.#ccw
+  }
+
+  /** Distinct members, clockwise side first. */
+  members(): NodeHandle[] {
+    const out = [...this.#cw]
+    for (const h of this.#ccw) if (!out.some((o) => o.id.equals(h.id))) out.push(h)
+    return out
+  }
+
+  get size(): number {
+    return this.members().length
+  }
+
+  has(id: Id): boolean {
+    return this.#cw.some((h) => h.id.equals(id)) || this.#ccw.some((h) => h.id.equals(id))
+  }
+
+  /** Would `id` enter the leaf set (is it closer than a current member on some side, or is a side short)? */
+  wants(id: Id): boolean {
+    if (id.equals(this.self.id) || this.has(id)) return false
+    return this.#fits(this.#cw, id, (x) => this.self.id.cwDistance(x)) || this.#fits(this.#ccw, id, (x) => this.self.id.ccwDistance(x))
+  }
+
+  /** Adds `h` where it belongs; returns the nodes that left the leaf set entirely (evicted). */
+  add(h: NodeHandle): { added: boolean; evicted: NodeHandle[] } {
+    if (h.id.equals(this.self.id) || this.has(h.id)) return { added: false, evicted: [] }
+    const before = this.members()
+    const a = this.#insert(this.#cw, h, (x) => this.self.id.cwDistance(x))
+    const b = this.#insert(this.#ccw, h, (x) => this.self.id.ccwDistance(x))
+    if (!a && !b) return { added: false, evicted: [] }
+    const evicted = before.filter((o) => !this.has(o.id))
+    return { added: true, evicted }
+  }
+
+  remove(id: Id): boolean {
+    const n = this.#cw.length + this.#ccw.length
+    this.#cw = this.#cw.filter((h) => !h.id.equals(id))
+    this.#ccw = this.#ccw.filter((h) => !h.id.equals(id))
+    return this.#cw.length + this.#ccw.length !== n
+  }
+
+  /** True when a side is short: then (if the leaf set is consistent) this node knows the whole ring. */
+  get knowsWholeRing(): boolean {
+    return this.#cw.length < this.half || this.#ccw.length < this.half
+  }
+
+  /** Is `key` within the arc the leaf set spans (from the farthest ccw to the farthest cw member)? */
+  covers(key: Id): boolean {
+    if (this.knowsWholeRing) return true
+    const lo = this.#ccw[this.#ccw.length - 1] as NodeHandle
+    const hi = this.#cw[this.#cw.length - 1] as NodeHandle
+    return key.isBetween(lo.id, hi.id)
+  }
+
+  /** Self and members, sorted by distance to `key` (closest first), filtered by `usable`. */
+  closestTo(key: Id, usable: (h: NodeHandle) => boolean = () => true): NodeHandle[] {
+    const all = [this.self, ...this.members().filter(usable)]
+    return all.sort((a, b) => (key.isCloser(a.id, b.id) ? -1 : key.isCloser(b.id, a.id) ? 1 : 0))
+  }
+
+  /**
+   * The range of keys for which `node` (self or a member) is among the `rank + 1` closest nodes,
+   * or undefined when the leaf set does not reach far enough around `node` to tell.
+   */
+  range(node: NodeHandle, rank: number): KeyRange | undefined {
+    const ring = [...this.#ccw].reverse().concat([this.self], this.#cw)
+    const i = ring.findIndex((h) => h.id.equals(node.id))
+    if (i < 0) return undefined
+    if (this.knowsWholeRing) {
+      // Sort the whole known ring by position and treat it cyclically.
+      const all = [this.self, ...this.members()].sort((a, b) => a.id.compare(b.id))
+      const n = all.length
+      if (rank + 1 >= n) return { from: node.id.add(1n), to: node.id } // every key
+      const j = all.findIndex((h) => h.id.equals(node.id))
+      const prev = all[(((j - rank - 1) % n) + n) % n] as NodeHandle
+      const next = all[(j + rank + 1) % n] as NodeHandle
+      return { from: midpoint(prev.id, node.id, true), to: midpoint(node.id, next.id, false) }
+    }
+    const lo = ring[i - rank - 1]
+    const hi = ring[i + rank + 1]
+    if (lo === undefined || hi === undefined) return undefined
+    return { from: midpoint(lo.id, node.id, true), to: midpoint(node.id, hi.id, false) }
+  }
+
+  #fits(side: NodeHandle[], id: Id, dist: (x: Id) => bigint): boolean {
+    if (side.length < this.half) return true
+    return dist(id) < dist((side[side.length - 1] as NodeHandle).id)
+  }
+
+  #insert(side: NodeHandle[], h: NodeHandle, dist: (x: Id) => bigint): boolean {
+    if (!this.#fits(side, h.id, dist)) return false
+    const d = dist(h.id)
+    let i = 0
+    while (i < side.length && dist((side[i] as NodeHandle).id) < d) i++
+    side.splice(i, 0, h)
+    if (side.length > this.half) side.pop()
+    return true
+  }
+}
+
+/**
+ * The first key closer to `b` than to `a`, walking clockwise from `a` to `b`, when `towardB` is
+ * true; the last key still closer to `a` otherwise. Ties go to the smaller id, as in Id.isCloser.
+ */
+function midpoint(a: Id, b: Id, towardB: boolean): Id {
+  const d = a.cwDistance(b)
+  const half = d / 2n
+  // keys a + t for t <= half are closer to a (tie at d even: t = d/2 goes to the smaller id)
+  const tieToA = d % 2n === 0n && a.value < b.value
+  const lastA = d % 2n === 0n ? (tieToA ? half : half - 1n) : half
+  return towardB ? a.add(lastA + 1n) : a.add(lastA)
+}
+
+export const _midpoint = midpoint

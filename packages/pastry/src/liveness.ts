@@ -1,0 +1,132 @@
+import type { Clock, Id, NodeHandle } from '@epost/core'
+import { MAX_TRACKED_PEERS, RTO_INITIAL_MS, RTO_MAX_MS, RTO_MIN_MS } from './constants.js'
+
+export type PeerStatus = 'alive' | 'suspected' | 'dead'
+
+interface PeerState {
+  handle: NodeHandle
+  status: PeerStatus
+  /** Smoothed RTT and its variation (RFC 6298), undefined until first measured. */
+  srtt: number | undefined
+  rttvar: number
+  lastHeard: number
+  deadAt: number
+}
+
+export interface LivenessOptions {
+  rtoInitialMs: number
+  rtoMinMs: number
+  rtoMaxMs: number
+}
+
+/**
+ * What this node believes about each peer it has talked to: alive, suspected (a probe or hop went
+ * unanswered), or dead; and the measured round trip that drives timeouts and proximity choices.
+ */
+export class Liveness {
+  readonly #clock: Clock
+  readonly #peers = new Map<string, PeerState>()
+  readonly #opts: LivenessOptions
+
+  constructor(clock: Clock, opts: Partial<LivenessOptions> = {}) {
+    this.#clock = clock
+    this.#opts = {
+      rtoInitialMs: opts.rtoInitialMs ?? RTO_INITIAL_MS,
+      rtoMinMs: opts.rtoMinMs ?? RTO_MIN_MS,
+      rtoMaxMs: opts.rtoMaxMs ?? RTO_MAX_MS,
+    }
+  }
+
+  #get(h: NodeHandle): PeerState {
+    let p = this.#peers.get(h.id.hex)
+    if (p === undefined) {
+      if (this.#peers.size >= MAX_TRACKED_PEERS) this.#evictOne()
+      p = { handle: h, status: 'alive', srtt: undefined, rttvar: 0, lastHeard: -Infinity, deadAt: -Infinity }
+      this.#peers.set(h.id.hex, p)
+    }
+    return p
+  }
+
+  #evictOne(): void {
+    let oldest: string | undefined
+    let t = Infinity
+    for (const [k, p] of this.#peers) {
+      if (p.lastHeard < t) {
+        t = p.lastHeard
+        oldest = k
+      }
+    }
+    if (oldest !== undefined) this.#peers.delete(oldest)
+  }
+
+  status(id: Id): PeerStatus | undefined {
+    return this.#peers.get(id.hex)?.status
+  }
+
+  /** Neither suspected nor dead. */
+  usable(id: Id): boolean {
+    const s = this.#peers.get(id.hex)?.status
+    return s === undefined || s === 'alive'
+  }
+
+  /** Was declared dead less than `ms` ago. */
+  deadWithin(id: Id, ms: number): boolean {
+    const p = this.#peers.get(id.hex)
+    return p !== undefined && p.status === 'dead' && this.#clock.now() - p.deadAt < ms
+  }
+
+  rtt(id: Id): number | undefined {
+    return this.#peers.get(id.hex)?.srtt
+  }
+
+  /** Retransmission timeout toward `id` (srtt + 4 rttvar, bounded). */
+  rto(id: Id): number {
+    const p = this.#peers.get(id.hex)
+    if (p?.srtt === undefined) return this.#opts.rtoInitialMs
+    return Math.min(this.#opts.rtoMaxMs, Math.max(this.#opts.rtoMinMs, p.srtt + 4 * p.rttvar))
+  }
+
+  /** A frame came from `h` over an authenticated connection: it is alive. Returns whether it was not. */
+  heard(h: NodeHandle): boolean {
+    const p = this.#get(h)
+    const revived = p.status !== 'alive'
+    p.status = 'alive'
+    p.lastHeard = this.#clock.now()
+    return revived
+  }
+
+  observeRtt(h: NodeHandle, rtt: number): void {
+    const p = this.#get(h)
+    if (p.srtt === undefined) {
+      p.srtt = rtt
+      p.rttvar = rtt / 2
+    } else {
+      p.rttvar = 0.75 * p.rttvar + 0.25 * Math.abs(p.srtt - rtt)
+      p.srtt = 0.875 * p.srtt + 0.125 * rtt
+    }
+  }
+
+  suspect(h: NodeHandle): void {
+    const p = this.#get(h)
+    if (p.status === 'alive') p.status = 'suspected'
+  }
+
+  markDead(h: NodeHandle): void {
+    const p = this.#get(h)
+    p.status = 'dead'
+    p.deadAt = this.#clock.now()
+  }
+
+  /** Peers declared dead, most recent first (partition healing probes these). */
+  dead(limit: number): NodeHandle[] {
+    return [...this.#peers.values()]
+      .filter((p) => p.status === 'dead')
+      .sort((a, b) => b.deadAt - a.deadAt)
+      .slice(0, limit)
+      .map((p) => p.handle)
+  }
+
+  get tracked(): number {
+    return this.#peers.size
+  }
+}

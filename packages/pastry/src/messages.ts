@@ -1,0 +1,42 @@
+import { defineProtocol, schema } from '@epost/codec'
+import type { Decoded } from '@epost/codec'
+import { LEAF_SET_SIZE, MAX_PAYLOAD_BYTES } from './constants.js'
+
+const { v, id, handle, uint, list, bytes } = schema
+
+/** Pastry's own protocol id on the wire. Applications ride inside `route` and `direct`. */
+export const PASTRY_PROTOCOL = 'epost/pastry/1'
+
+const MAX_HANDLES = 4 * LEAF_SET_SIZE + 64
+const appId = v.pipe(v.string(), v.minLength(1), v.maxLength(64))
+const handles = list(handle, MAX_HANDLES)
+
+export const pastryProtocol = defineProtocol(PASTRY_PROTOCOL, {
+  /** A message on its way to the root of `key`. `mid` names this hop for the ack. */
+  route: {
+    type: 1,
+    schema: v.object({ mid: uint, key: id, source: handle, hops: uint, app: appId, payload: bytes(MAX_PAYLOAD_BYTES) }),
+  },
+  /** Per-hop acknowledgement of `route` (MSPastry): without it the sender reroutes. */
+  routeAck: { type: 2, schema: v.object({ mid: uint }) },
+  /** One hop, straight to a known node. */
+  direct: { type: 3, schema: v.object({ app: appId, payload: bytes(MAX_PAYLOAD_BYTES) }) },
+  /** Liveness and proximity probe; `leafSet` asks for the leaf set in the reply. */
+  probe: { type: 4, schema: v.object({ nonce: uint, leafSet: v.boolean() }) },
+  probeReply: { type: 5, schema: v.object({ nonce: uint, ready: v.boolean(), leafSet: v.optional(handles) }) },
+  /** "Add me to your leaf set": sent by a node to each node it puts in its own leaf set. */
+  hello: { type: 6, schema: v.object({ nonce: uint }) },
+  helloAck: { type: 7, schema: v.object({ nonce: uint, leafSet: handles }) },
+  /** Routed to the joiner's id; each hop adds its routing-table rows, the root replies with `joinReply`. */
+  joinRequest: { type: 8, schema: v.object({ joiner: handle, rows: handles }) },
+  joinReply: { type: 9, schema: v.object({ root: handle, leafSet: handles, rows: handles }) },
+  /** A ready node tells the nodes in its routing state that it exists (they may take it into their tables). */
+  announce: { type: 10, schema: v.object({}) },
+  /** Asks for one row of the routing table (repair and periodic exchange). */
+  rowRequest: { type: 11, schema: v.object({ row: uint }) },
+  rowReply: { type: 12, schema: v.object({ row: uint, entries: handles }) },
+})
+
+export type PastryMessage = Decoded<typeof pastryProtocol.messages>
+export type PastryMessageName = PastryMessage['name']
+export type MessageBody<N extends PastryMessageName> = Extract<PastryMessage, { name: N }>['body']

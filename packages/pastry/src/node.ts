@@ -1,0 +1,700 @@
+import { EpostError, Lifecycle, abortError, createMetrics, handleToWire, silentLogger } from '@epost/core'
+import type { Application, Clock, Counter, Endpoint, Id, Logger, Metrics, NodeHandle, Overlay, Rng, Startable, Timer, Transport } from '@epost/core'
+import { isEpostError } from '@epost/core'
+import * as C from './constants.js'
+import { LeafSet } from './leaf-set.js'
+import { Liveness } from './liveness.js'
+import { pastryProtocol } from './messages.js'
+import type { MessageBody, PastryMessage, PastryMessageName } from './messages.js'
+import { RoutingTable } from './routing-table.js'
+import { createEndpoint } from './endpoint.js'
+import { JoinApp, JOIN_PROTOCOL } from './join.js'
+
+export interface PastryInit {
+  /** Bits per digit. @default DIGIT_BITS (4) */
+  b?: number
+  /** Leaf set size L. @default LEAF_SET_SIZE (16) */
+  leafSetSize?: number
+  /** @default LEAF_PROBE_INTERVAL_MS */
+  leafProbeIntervalMs?: number
+  /** @default PROBE_RETRIES */
+  probeRetries?: number
+  /** @default ROW_EXCHANGE_INTERVAL_MS */
+  rowExchangeIntervalMs?: number
+  /** @default PARTITION_CHECK_INTERVAL_MS */
+  partitionCheckIntervalMs?: number
+  /** @default JOIN_TIMEOUT_MS */
+  joinTimeoutMs?: number
+  rtoInitialMs?: number
+  rtoMinMs?: number
+  rtoMaxMs?: number
+}
+
+export interface PastryComponents {
+  transport: Transport
+  clock: Clock
+  rng: Rng
+  logger?: Logger
+  metrics?: Metrics
+}
+
+interface PendingRoute {
+  key: Id
+  source: NodeHandle
+  hops: number
+  app: string
+  payload: Uint8Array
+  hop: NodeHandle
+  attempts: number
+  tried: Set<string>
+  timer: Timer
+}
+
+interface PendingProbe {
+  resolve: (r: MessageBody<'probeReply'> | undefined) => void
+  sentAt: number
+  timer: Timer
+}
+
+interface HeldMessage {
+  key: Id
+  source: NodeHandle
+  hops: number
+  app: string
+  payload: Uint8Array
+  from: NodeHandle
+  at: number
+}
+
+type Handler = (from: NodeHandle, body: never) => void
+
+/**
+ * A Pastry node (Rowstron & Druschel; MSPastry's per-hop acks; FreePastry's consistent join).
+ * It runs the same way over the simulator and over WebSockets: everything it knows of time,
+ * randomness and the network comes in through its components.
+ */
+export class PastryNode implements Overlay, Startable {
+  readonly localHandle: NodeHandle
+  readonly leafSet: LeafSet
+  readonly table: RoutingTable
+  readonly liveness: Liveness
+  readonly b: number
+  readonly #transport: Transport
+  readonly #clock: Clock
+  readonly #rng: Rng
+  readonly #log: Logger
+  readonly #opts: Required<Omit<PastryInit, 'rtoInitialMs' | 'rtoMinMs' | 'rtoMaxMs'>>
+  readonly #lifecycle: Lifecycle
+  readonly #apps = new Map<string, Application>()
+  readonly #pendingRoutes = new Map<number, PendingRoute>()
+  readonly #pendingProbes = new Map<number, PendingProbe>()
+  readonly #probing = new Map<string, Promise<MessageBody<'probeReply'> | undefined>>()
+  readonly #pendingHellos = new Map<number, (leafSet: NodeHandle[]) => void>()
+  readonly #held: HeldMessage[] = []
+  readonly #timers: Timer[] = []
+  readonly #join: JoinApp
+  readonly #bootstraps: NodeHandle[] = []
+  #ready = false
+  #seq = 0
+  #readyWaiters: Array<() => void> = []
+  readonly #m: Record<string, Counter>
+  readonly metrics: Metrics
+
+  constructor(init: PastryInit, components: PastryComponents) {
+    this.#transport = components.transport
+    this.#clock = components.clock
+    this.#rng = components.rng
+    this.localHandle = components.transport.localHandle
+    this.#log = (components.logger ?? silentLogger).forComponent('epost:pastry').child({ node: this.localHandle.id.short() })
+    this.metrics = components.metrics ?? createMetrics()
+    this.b = init.b ?? C.DIGIT_BITS
+    if (![1, 2, 4, 8].includes(this.b)) throw new EpostError('EPOST_INVALID_ARGUMENT', `b must be 1, 2, 4 or 8 (got ${this.b})`)
+    this.#opts = {
+      b: this.b,
+      leafSetSize: init.leafSetSize ?? C.LEAF_SET_SIZE,
+      leafProbeIntervalMs: init.leafProbeIntervalMs ?? C.LEAF_PROBE_INTERVAL_MS,
+      probeRetries: init.probeRetries ?? C.PROBE_RETRIES,
+      rowExchangeIntervalMs: init.rowExchangeIntervalMs ?? C.ROW_EXCHANGE_INTERVAL_MS,
+      partitionCheckIntervalMs: init.partitionCheckIntervalMs ?? C.PARTITION_CHECK_INTERVAL_MS,
+      joinTimeoutMs: init.joinTimeoutMs ?? C.JOIN_TIMEOUT_MS,
+    }
+    this.leafSet = new LeafSet(this.localHandle, this.#opts.leafSetSize)
+    this.table = new RoutingTable(this.localHandle, this.b)
+    this.liveness = new Liveness(this.#clock, { rtoInitialMs: init.rtoInitialMs, rtoMinMs: init.rtoMinMs, rtoMaxMs: init.rtoMaxMs })
+    const counter = (n: string): Counter => this.metrics.counter(`epost_pastry_${n}_total`)
+    this.#m = {
+      forwarded: counter('route_forwarded'),
+      delivered: counter('route_delivered'),
+      rerouted: counter('route_rerouted'),
+      dropped: counter('route_dropped'),
+      malformed: counter('malformed'),
+      control: counter('control_sent'),
+      routeSent: counter('route_sent'),
+      deaths: counter('peer_dead'),
+      held: counter('held'),
+    }
+    this.#join = new JoinApp(this)
+    this.#apps.set(JOIN_PROTOCOL, this.#join)
+    this.#lifecycle = new Lifecycle(
+      async () => {
+        this.#transport.onFrame((from, data) => this.#onFrame(from, data))
+        await this.#transport.start()
+      },
+      async () => {
+        for (const t of this.#timers) t.cancel()
+        for (const p of this.#pendingRoutes.values()) p.timer.cancel()
+        for (const p of this.#pendingProbes.values()) {
+          p.timer.cancel()
+          p.resolve(undefined)
+        }
+        this.#pendingRoutes.clear()
+        this.#pendingProbes.clear()
+        this.#ready = false
+        await this.#transport.stop()
+      },
+    )
+  }
+
+  get ready(): boolean {
+    return this.#ready
+  }
+
+  get running(): boolean {
+    return this.#lifecycle.running
+  }
+
+  get clock(): Clock {
+    return this.#clock
+  }
+
+  get joinTimeoutMs(): number {
+    return this.#opts.joinTimeoutMs
+  }
+
+  start(): Promise<void> {
+    return this.#lifecycle.start()
+  }
+
+  stop(): Promise<void> {
+    return this.#lifecycle.stop()
+  }
+
+  register(protocol: string, app: Application): Endpoint {
+    if (this.#apps.has(protocol)) throw new EpostError('EPOST_INVALID_ARGUMENT', `an application is already registered as '${protocol}'`)
+    this.#apps.set(protocol, app)
+    return createEndpoint(this, protocol)
+  }
+
+  /**
+   * Joins the ring through `bootstrap` (the nearest known node; several are tried in order of
+   * measured proximity), or starts a new ring when none is given. Resolves once this node is
+   * ready: its leaf set is complete and its neighbours have taken it in.
+   */
+  async join(bootstrap: NodeHandle | readonly NodeHandle[] = [], options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.start()
+    const list = Array.isArray(bootstrap) ? [...(bootstrap as readonly NodeHandle[])] : [bootstrap as NodeHandle]
+    this.#bootstraps.push(...list.filter((h) => !h.id.equals(this.localHandle.id)))
+    if (this.#bootstraps.length === 0) {
+      this.#becomeReady()
+    } else {
+      await this.#join.run(this.#bootstraps, options.signal)
+    }
+    this.#startMaintenance()
+  }
+
+  /** Resolves once the node is ready. */
+  whenReady(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#ready) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        options.signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      const onAbort = (): void => {
+        this.#readyWaiters = this.#readyWaiters.filter((w) => w !== done)
+        reject(abortError(options.signal))
+      }
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      this.#readyWaiters.push(done)
+    })
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  /** The next hop toward `key`, or undefined when this node is the root. */
+  nextHop(key: Id, exclude?: ReadonlySet<string>): NodeHandle | undefined {
+    const usable = (h: NodeHandle): boolean => exclude?.has(h.id.hex) !== true && this.liveness.usable(h.id)
+    const self = this.localHandle
+    if (key.equals(self.id)) return undefined
+    if (this.leafSet.covers(key)) {
+      let best = self
+      for (const h of this.leafSet.members()) if (usable(h) && key.isCloser(h.id, best.id)) best = h
+      return best === self ? undefined : best
+    }
+    const row = self.id.sharedPrefixLength(key, this.b)
+    const e = this.table.get(row, key.digit(row, this.b))
+    if (e !== undefined && usable(e.handle)) return e.handle
+    // Rare case: any known node that shares as long a prefix and is numerically closer.
+    let best: NodeHandle | undefined
+    const selfDist = key.distance(self.id)
+    const offer = (h: NodeHandle): void => {
+      if (!usable(h) || h.id.sharedPrefixLength(key, this.b) < row) return
+      if (key.distance(h.id) >= selfDist) return
+      if (best === undefined || key.isCloser(h.id, best.id)) best = h
+    }
+    for (let r = row; r <= this.table.lastRow; r++) for (const te of this.table.row(r)) offer(te.handle)
+    for (const h of this.leafSet.members()) offer(h)
+    return best
+  }
+
+  /** Starts routing an application message (Endpoint.route). */
+  route(key: Id, app: string, payload: Uint8Array, hint?: NodeHandle): void {
+    this.#routeStep({ key, source: this.localHandle, hops: 0, app, payload, from: this.localHandle, at: this.#clock.now() }, hint)
+  }
+
+  /** One hop straight to `to` (Endpoint.send). */
+  sendDirect(to: NodeHandle, app: string, payload: Uint8Array): void {
+    if (to.id.equals(this.localHandle.id)) {
+      this.#apps.get(app)?.deliver({ key: undefined, payload, source: to, from: to, hops: 0 })
+      return
+    }
+    this.#send(to, 'direct', { app, payload })
+  }
+
+  #routeStep(msg: HeldMessage, hint?: NodeHandle): void {
+    let next = hint !== undefined && this.liveness.usable(hint.id) && !hint.id.equals(this.localHandle.id) ? hint : this.nextHop(msg.key)
+    const app = this.#apps.get(msg.app)
+    if (app?.forward !== undefined) {
+      const ctx = { key: msg.key, payload: msg.payload, nextHop: next, source: msg.source, hops: msg.hops }
+      if (!app.forward(ctx)) return
+      next = ctx.nextHop
+      msg.payload = ctx.payload
+    }
+    if (next === undefined) this.#deliverAsRoot(msg)
+    else this.#forward(msg, next, 1, new Set())
+  }
+
+  #deliverAsRoot(msg: HeldMessage): void {
+    if (!this.#ready && msg.app !== JOIN_PROTOCOL) {
+      if (this.#held.length >= C.MAX_HELD_MESSAGES) {
+        this.#m['dropped']?.inc()
+        return
+      }
+      this.#m['held']?.inc()
+      this.#held.push(msg)
+      return
+    }
+    const app = this.#apps.get(msg.app)
+    if (app === undefined) {
+      this.#m['dropped']?.inc()
+      this.#log.debug('no application for routed message', { app: msg.app })
+      return
+    }
+    this.#m['delivered']?.inc()
+    app.deliver({ key: msg.key, payload: msg.payload, source: msg.source, from: msg.from, hops: msg.hops })
+  }
+
+  #forward(msg: HeldMessage, hop: NodeHandle, attempts: number, tried: Set<string>): void {
+    const mid = ++this.#seq
+    const p: PendingRoute = {
+      key: msg.key,
+      source: msg.source,
+      hops: msg.hops,
+      app: msg.app,
+      payload: msg.payload,
+      hop,
+      attempts,
+      tried,
+      timer: this.#clock.setTimeout(() => this.#onRouteTimeout(mid), this.liveness.rto(hop.id) * 1.5),
+    }
+    this.#pendingRoutes.set(mid, p)
+    this.#m[msg.source === this.localHandle && msg.hops === 0 ? 'routeSent' : 'forwarded']?.inc()
+    this.#send(hop, 'route', { mid, key: msg.key.bytes, source: handleToWire(msg.source), hops: msg.hops + 1, app: msg.app, payload: msg.payload }, () =>
+      this.#onRouteTimeout(mid),
+    )
+  }
+
+  #onRouteTimeout(mid: number): void {
+    const p = this.#pendingRoutes.get(mid)
+    if (p === undefined) return
+    this.#pendingRoutes.delete(mid)
+    p.timer.cancel()
+    this.liveness.suspect(p.hop)
+    void this.#check(p.hop)
+    p.tried.add(p.hop.id.hex)
+    if (p.attempts >= C.MAX_ROUTE_ATTEMPTS) {
+      this.#m['dropped']?.inc()
+      return
+    }
+    this.#m['rerouted']?.inc()
+    const next = this.nextHop(p.key, p.tried)
+    const msg: HeldMessage = { key: p.key, source: p.source, hops: p.hops, app: p.app, payload: p.payload, from: this.localHandle, at: this.#clock.now() }
+    if (next === undefined) this.#deliverAsRoot(msg)
+    else this.#forward(msg, next, p.attempts + 1, p.tried)
+  }
+
+  // ---------------------------------------------------------------- wire
+
+  #send<N extends PastryMessageName>(to: NodeHandle, name: N, body: unknown, onFail?: () => void): void {
+    let bytes: Uint8Array
+    try {
+      bytes = pastryProtocol.encode(name, body as never)
+    } catch (err) {
+      this.#log.warn('cannot encode', { name, err })
+      onFail?.()
+      return
+    }
+    if (name !== 'route' && name !== 'routeAck' && name !== 'direct') this.#m['control']?.inc()
+    this.#transport.send(to, bytes).catch((err: unknown) => {
+      if (isEpostError(err, 'EPOST_TRANSPORT_PEER_MISMATCH')) {
+        // The address does not belong to the id we were told: never use this handle.
+        this.liveness.markDead(to)
+        this.#forget(to)
+      }
+      onFail?.()
+    })
+  }
+
+  #onFrame(from: NodeHandle, data: Uint8Array): void {
+    if (!this.#lifecycle.running) return
+    let msg: PastryMessage
+    try {
+      msg = pastryProtocol.decodeBytes(data, { maxBytes: this.#transport.maxFrameBytes })
+    } catch (err) {
+      this.#m['malformed']?.inc()
+      this.#log.debug('malformed frame, rejecting peer', { peer: from.id, err })
+      this.#transport.reject(from.id, isEpostError(err) ? err.code : 'malformed')
+      return
+    }
+    if (this.liveness.heard(from) && this.#ready) {
+      // A node we had given up on talks to us again (a partition healed, or a false suspicion).
+      this.offer([from])
+    }
+    const handler = this.#handlers[msg.name] as Handler
+    handler(from, msg.body as never)
+  }
+
+  /** One handler per message type (the dispatch table). */
+  readonly #handlers: { [N in PastryMessageName]: (from: NodeHandle, body: MessageBody<N>) => void } = {
+    route: (from, b) => {
+      this.#send(from, 'routeAck', { mid: b.mid })
+      this.#routeStep({ key: b.key, source: b.source, hops: b.hops, app: b.app, payload: b.payload, from, at: this.#clock.now() })
+    },
+    routeAck: (_from, b) => {
+      const p = this.#pendingRoutes.get(b.mid)
+      if (p === undefined) return
+      p.timer.cancel()
+      this.#pendingRoutes.delete(b.mid)
+    },
+    direct: (from, b) => {
+      const app = this.#apps.get(b.app)
+      if (app === undefined) return
+      app.deliver({ key: undefined, payload: b.payload, source: from, from, hops: 1 })
+    },
+    probe: (from, b) => {
+      this.#send(from, 'probeReply', { nonce: b.nonce, ready: this.#ready, leafSet: b.leafSet ? this.#wireLeafSet() : undefined })
+    },
+    probeReply: (_from, b) => {
+      const p = this.#pendingProbes.get(b.nonce)
+      if (p === undefined) return
+      this.#pendingProbes.delete(b.nonce)
+      p.timer.cancel()
+      p.resolve(b)
+    },
+    hello: (from, b) => {
+      this.#admit(from, false)
+      this.#send(from, 'helloAck', { nonce: b.nonce, leafSet: this.#wireLeafSet() })
+    },
+    helloAck: (from, b) => {
+      const done = this.#pendingHellos.get(b.nonce)
+      this.#pendingHellos.delete(b.nonce)
+      done?.(b.leafSet)
+      if (done === undefined) this.offer(b.leafSet)
+      void from
+    },
+    joinRequest: (from, b) => this.#join.onJoinRequest(from, b),
+    joinReply: (from, b) => this.#join.onJoinReply(from, b),
+    announce: (from) => {
+      if (!this.table.has(from.id) || !this.leafSet.has(from.id)) this.offer([from])
+    },
+    rowRequest: (from, b) => {
+      const entries = b.row < this.table.rows ? this.table.row(b.row).map((e) => handleToWire(e.handle)) : []
+      this.#send(from, 'rowReply', { row: b.row, entries })
+    },
+    rowReply: (_from, b) => this.offer(b.entries),
+  }
+
+  #wireLeafSet(): Array<[Uint8Array, string]> {
+    return this.leafSet.members().map(handleToWire)
+  }
+
+  // ---------------------------------------------------------------- probing & membership
+
+  /** One probe with a timeout; undefined if it went unanswered. */
+  probe(h: NodeHandle, wantLeafSet: boolean, timeoutMs = this.liveness.rto(h.id)): Promise<MessageBody<'probeReply'> | undefined> {
+    return new Promise((resolve) => {
+      if (!this.#lifecycle.running) return resolve(undefined)
+      const nonce = ++this.#seq
+      const sentAt = this.#clock.now()
+      const timer = this.#clock.setTimeout(() => {
+        this.#pendingProbes.delete(nonce)
+        resolve(undefined)
+      }, timeoutMs)
+      this.#pendingProbes.set(nonce, {
+        sentAt,
+        timer,
+        resolve: (r) => {
+          if (r !== undefined) this.liveness.observeRtt(h, this.#clock.now() - sentAt)
+          const rtt = this.liveness.rtt(h.id)
+          if (r !== undefined && rtt !== undefined) this.table.setRtt(h.id, rtt)
+          resolve(r)
+        },
+      })
+      this.#send(h, 'probe', { nonce, leafSet: wantLeafSet }, () => {
+        const p = this.#pendingProbes.get(nonce)
+        if (p === undefined) return
+        this.#pendingProbes.delete(nonce)
+        timer.cancel()
+        resolve(undefined)
+      })
+    })
+  }
+
+  /**
+   * Is `h` alive? Probes with retries (the first silence marks it suspected); after
+   * probeRetries more silences it is declared dead and removed. Concurrent checks share one run.
+   */
+  #check(h: NodeHandle, wantLeafSet = false): Promise<MessageBody<'probeReply'> | undefined> {
+    const running = this.#probing.get(h.id.hex)
+    if (running !== undefined) return running
+    const run = (async () => {
+      let timeout = this.liveness.rto(h.id)
+      for (let attempt = 0; attempt <= this.#opts.probeRetries; attempt++) {
+        const r = await this.probe(h, wantLeafSet, timeout)
+        if (!this.#lifecycle.running) return undefined
+        if (r !== undefined) return r
+        this.liveness.suspect(h)
+        timeout = Math.min(timeout * 2, C.RTO_MAX_MS * 2)
+      }
+      this.#declareDead(h)
+      return undefined
+    })().finally(() => this.#probing.delete(h.id.hex))
+    this.#probing.set(h.id.hex, run)
+    return run
+  }
+
+  #declareDead(h: NodeHandle): void {
+    if (this.liveness.status(h.id) === 'dead' && !this.leafSet.has(h.id) && !this.table.has(h.id)) return
+    this.#m['deaths']?.inc()
+    this.liveness.markDead(h)
+    this.#log.debug('peer declared dead', { peer: h.id })
+    this.#forget(h)
+  }
+
+  /** Removes `h` from all routing state and repairs what it leaves behind. */
+  #forget(h: NodeHandle): void {
+    const wasLeaf = this.leafSet.has(h.id)
+    const cell = this.table.cellOf(h.id)
+    if (this.table.remove(h.id) && cell !== undefined) this.#repairCell(cell.row)
+    if (wasLeaf) {
+      const onCw = this.leafSet.cw.some((x) => x.id.equals(h.id))
+      this.leafSet.remove(h.id)
+      this.#notify(h, false)
+      // Refill from the farthest live member on that side (its leaf set extends ours).
+      const side = onCw ? this.leafSet.cw : this.leafSet.ccw
+      const far = side[side.length - 1] ?? this.leafSet.members()[0]
+      if (far !== undefined) void this.#check(far, true).then((r) => r?.leafSet !== undefined && this.offer(r.leafSet))
+    }
+  }
+
+  #repairCell(row: number): void {
+    const others = this.table.row(row)
+    if (others.length === 0) return
+    const ask = this.#rng.pick(others).handle
+    this.#send(ask, 'rowRequest', { row })
+  }
+
+  /**
+   * Candidates heard of from others. Each must answer a probe over an authenticated connection,
+   * say it is ready, and then it is admitted where it improves the leaf set or the routing table
+   * (the probe also measures the RTT that proximity neighbour selection compares).
+   */
+  offer(candidates: readonly NodeHandle[]): void {
+    for (const h of candidates) {
+      if (h.id.equals(this.localHandle.id)) continue
+      if (this.liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS)) continue
+      const inLeaf = this.leafSet.has(h.id)
+      const wantsLeaf = this.leafSet.wants(h.id)
+      const inTable = this.table.has(h.id)
+      const cell = this.table.cellOf(h.id)
+      const occupant = cell === undefined ? undefined : this.table.get(cell.row, cell.col)
+      const knownRtt = this.liveness.rtt(h.id)
+      const wantsTable = !inTable && (occupant === undefined || knownRtt === undefined || knownRtt < occupant.rtt)
+      if (!wantsLeaf && !wantsTable) continue
+      if (inLeaf && !wantsTable) continue
+      if (this.#probing.has(h.id.hex)) continue
+      void this.#check(h, wantsLeaf).then((r) => {
+        if (r === undefined || !r.ready) return
+        this.#admit(h, true)
+        if (r.leafSet !== undefined && wantsLeaf) this.offer(r.leafSet)
+      })
+    }
+  }
+
+  /**
+   * Takes `h` into the routing table (if it improves its cell) and the leaf set (if it belongs).
+   * With `greet`, a node that enters our leaf set is sent a hello so that it takes us in too.
+   */
+  #admit(h: NodeHandle, greet: boolean): void {
+    this.table.consider(h, this.liveness.rtt(h.id) ?? Infinity)
+    if (!this.leafSet.wants(h.id)) return
+    const { added, evicted } = this.leafSet.add(h)
+    if (!added) return
+    this.#notify(h, true)
+    for (const e of evicted) this.#notify(e, false)
+    if (greet && this.#ready) void this.hello(h)
+  }
+
+  /** Sends hello to `h`; resolves with its leaf set, or undefined if it did not answer in time. */
+  hello(h: NodeHandle, timeoutMs = this.liveness.rto(h.id) * 2): Promise<NodeHandle[] | undefined> {
+    return new Promise((resolve) => {
+      const nonce = ++this.#seq
+      const timer = this.#clock.setTimeout(() => {
+        this.#pendingHellos.delete(nonce)
+        resolve(undefined)
+      }, timeoutMs)
+      this.#pendingHellos.set(nonce, (ls) => {
+        timer.cancel()
+        resolve(ls)
+      })
+      this.#send(h, 'hello', { nonce }, () => {
+        if (!this.#pendingHellos.delete(nonce)) return
+        timer.cancel()
+        resolve(undefined)
+      })
+    })
+  }
+
+  #notify(h: NodeHandle, joined: boolean): void {
+    for (const app of this.#apps.values()) app.update?.(h, joined)
+  }
+
+  // ---------------------------------------------------------------- join support (used by JoinApp)
+
+  /** Sends a message of Pastry's own protocol (for the join application). */
+  sendControl<N extends PastryMessageName>(to: NodeHandle, name: N, body: unknown, onFail?: () => void): void {
+    this.#send(to, name, body, onFail)
+  }
+
+  /** Admits a node without probing (it spoke to us directly, authenticated). */
+  admitDirect(h: NodeHandle): void {
+    this.#admit(h, this.#ready)
+  }
+
+  /** Probes each candidate (in parallel) and admits those that are alive and ready. */
+  async probeAndAdmit(candidates: readonly NodeHandle[]): Promise<NodeHandle[]> {
+    const seen = new Set<string>([this.localHandle.id.hex])
+    const unique = candidates.filter((h) => !seen.has(h.id.hex) && (seen.add(h.id.hex), true))
+    const replies = await Promise.all(unique.map(async (h) => ({ h, r: await this.probe(h, this.leafSet.wants(h.id) || this.leafSet.has(h.id)) })))
+    const more: NodeHandle[] = []
+    for (const { h, r } of replies) {
+      if (r === undefined) {
+        this.liveness.suspect(h)
+        continue
+      }
+      if (!r.ready) continue
+      this.#admit(h, false)
+      if (r.leafSet !== undefined) more.push(...r.leafSet)
+    }
+    return more
+  }
+
+  becomeReady(): void {
+    this.#becomeReady()
+  }
+
+  #becomeReady(): void {
+    if (this.#ready) return
+    this.#ready = true
+    this.#log.debug('ready', { leafSet: this.leafSet.size, table: this.table.size })
+    const held = this.#held.splice(0)
+    for (const m of held) this.#routeStep(m)
+    const waiters = this.#readyWaiters.splice(0)
+    for (const w of waiters) w()
+    // Tell the nodes in our routing table we exist, so they can take us into theirs.
+    for (const e of this.table.entries()) if (!this.leafSet.has(e.handle.id)) this.#send(e.handle, 'announce', {})
+  }
+
+  // ---------------------------------------------------------------- maintenance
+
+  #startMaintenance(): void {
+    const jitter = (ms: number): number => ms * (0.9 + 0.2 * this.#rng.next())
+    const every = (ms: number, fn: () => void): void => {
+      const tick = (): void => {
+        if (!this.#lifecycle.running) return
+        fn()
+        this.#timers.push(this.#clock.setTimeout(tick, jitter(ms)))
+      }
+      this.#timers.push(this.#clock.setTimeout(tick, jitter(ms)))
+    }
+    every(this.#opts.leafProbeIntervalMs, () => this.#probeLeafSet())
+    every(this.#opts.rowExchangeIntervalMs, () => this.#exchangeRow())
+    every(this.#opts.partitionCheckIntervalMs, () => this.#checkPartition())
+    every(C.HOLD_TIMEOUT_MS, () => this.#releaseStaleHeld())
+    // Timers accumulate only as handles; drop the fired ones now and then.
+    every(this.#opts.leafProbeIntervalMs * 10, () => this.#timers.splice(0, Math.max(0, this.#timers.length - 8)))
+  }
+
+  #probeLeafSet(): void {
+    for (const h of this.leafSet.members()) {
+      void this.#check(h, true).then((r) => {
+        if (r?.leafSet !== undefined) this.offer(r.leafSet)
+      })
+    }
+  }
+
+  #exchangeRow(): void {
+    const last = this.table.lastRow
+    if (last < 0) return
+    const row = this.#rng.int(last + 1)
+    const entries = this.table.row(row)
+    if (entries.length === 0) return
+    this.#send(this.#rng.pick(entries).handle, 'rowRequest', { row })
+  }
+
+  #checkPartition(): void {
+    const candidates = [...this.liveness.dead(C.MAX_REMEMBERED_DEAD), ...this.#bootstraps]
+    if (candidates.length === 0 || !this.#ready) return
+    const h = this.#rng.pick(candidates)
+    void this.probe(h, true).then((r) => {
+      if (r === undefined || !r.ready) return
+      this.liveness.heard(h)
+      this.offer([h, ...(r.leafSet ?? [])])
+      // Ask the other side of a healed partition who is closest to us.
+      this.sendControl(h, 'joinRequest', { joiner: handleToWire(this.localHandle), rows: [] })
+    })
+  }
+
+  #releaseStaleHeld(): void {
+    if (this.#ready || this.#held.length === 0) return
+    const now = this.#clock.now()
+    const stale = this.#held.filter((m) => now - m.at >= C.HOLD_TIMEOUT_MS)
+    if (stale.length === 0) return
+    this.#held.splice(0, this.#held.length, ...this.#held.filter((m) => now - m.at < C.HOLD_TIMEOUT_MS))
+    for (const m of stale) {
+      const next = this.leafSet.closestTo(m.key, (h) => this.liveness.usable(h.id)).find((h) => !h.id.equals(this.localHandle.id))
+      if (next !== undefined) this.#forward(m, next, 1, new Set([this.localHandle.id.hex]))
+      else this.#m['dropped']?.inc()
+    }
+  }
+
+  /** Pending work, for tests and the simulator. */
+  stats(): { pendingRoutes: number; pendingProbes: number; held: number; leafSet: number; table: number } {
+    return { pendingRoutes: this.#pendingRoutes.size, pendingProbes: this.#pendingProbes.size, held: this.#held.length, leafSet: this.leafSet.size, table: this.table.size }
+  }
+}
+
+/** Factory (STYLE.md): `pastry(init)(components)`. */
+export function pastry(init: PastryInit = {}): (components: PastryComponents) => PastryNode {
+  return (components) => new PastryNode(init, components)
+}

@@ -1,0 +1,127 @@
+import type { Id, NodeHandle } from '@epost/core'
+import { ID_BITS } from '@epost/core'
+
+export interface TableEntry {
+  handle: NodeHandle
+  /** Measured round-trip time in ms; Infinity until measured. */
+  rtt: number
+}
+
+/**
+ * Rows of 2^b cells; row r, column c holds a node that shares r digits with this node and has
+ * digit c next. Each cell keeps the proximally closest candidate seen (PNS). Rows are allocated
+ * lazily: a 10,000-node ring fills about four of them.
+ */
+export class RoutingTable {
+  readonly self: NodeHandle
+  readonly b: number
+  readonly rows: number
+  readonly cols: number
+  readonly #rows: Array<Array<TableEntry | undefined> | undefined>
+  #count = 0
+
+  constructor(self: NodeHandle, b: number) {
+    this.self = self
+    this.b = b
+    this.rows = ID_BITS / b
+    this.cols = 1 << b
+    this.#rows = new Array<Array<TableEntry | undefined> | undefined>(this.rows)
+  }
+
+  get size(): number {
+    return this.#count
+  }
+
+  /** The cell a node belongs in, or undefined for this node itself. */
+  cellOf(id: Id): { row: number; col: number } | undefined {
+    const row = this.self.id.sharedPrefixLength(id, this.b)
+    if (row >= this.rows) return undefined
+    return { row, col: id.digit(row, this.b) }
+  }
+
+  get(row: number, col: number): TableEntry | undefined {
+    return this.#rows[row]?.[col]
+  }
+
+  /** Entries of one row (at most 2^b - 1). */
+  row(row: number): TableEntry[] {
+    const r = this.#rows[row]
+    return r === undefined ? [] : (r.filter((e) => e !== undefined) as TableEntry[])
+  }
+
+  /** Index of the last row that holds an entry, or -1. */
+  get lastRow(): number {
+    for (let r = this.rows - 1; r >= 0; r--) if (this.#rows[r]?.some((e) => e !== undefined) === true) return r
+    return -1
+  }
+
+  has(id: Id): boolean {
+    const cell = this.cellOf(id)
+    return cell !== undefined && this.get(cell.row, cell.col)?.handle.id.equals(id) === true
+  }
+
+  /** Would `id` (with round trip `rtt`) improve its cell? */
+  wants(id: Id, rtt = Infinity): boolean {
+    const cell = this.cellOf(id)
+    if (cell === undefined) return false
+    const cur = this.get(cell.row, cell.col)
+    if (cur === undefined) return true
+    if (cur.handle.id.equals(id)) return rtt < cur.rtt
+    return rtt < cur.rtt
+  }
+
+  /**
+   * Offers a candidate: it takes an empty cell, or replaces the occupant if it is closer in the
+   * network. Returns the entry it displaced, if any.
+   */
+  consider(handle: NodeHandle, rtt = Infinity): { taken: boolean; displaced?: NodeHandle } {
+    const cell = this.cellOf(handle.id)
+    if (cell === undefined) return { taken: false }
+    let r = this.#rows[cell.row]
+    if (r === undefined) {
+      r = new Array<TableEntry | undefined>(this.cols)
+      this.#rows[cell.row] = r
+    }
+    const cur = r[cell.col]
+    if (cur === undefined) {
+      r[cell.col] = { handle, rtt }
+      this.#count++
+      return { taken: true }
+    }
+    if (cur.handle.id.equals(handle.id)) {
+      if (rtt < Infinity) cur.rtt = rtt
+      return { taken: false }
+    }
+    if (rtt < cur.rtt) {
+      r[cell.col] = { handle, rtt }
+      return { taken: true, displaced: cur.handle }
+    }
+    return { taken: false }
+  }
+
+  /** Updates the measured RTT of an entry already in the table. */
+  setRtt(id: Id, rtt: number): void {
+    const cell = this.cellOf(id)
+    if (cell === undefined) return
+    const e = this.get(cell.row, cell.col)
+    if (e !== undefined && e.handle.id.equals(id)) e.rtt = rtt
+  }
+
+  remove(id: Id): boolean {
+    const cell = this.cellOf(id)
+    if (cell === undefined) return false
+    const r = this.#rows[cell.row]
+    const e = r?.[cell.col]
+    if (r === undefined || e === undefined || !e.handle.id.equals(id)) return false
+    r[cell.col] = undefined
+    this.#count--
+    return true
+  }
+
+  *entries(): IterableIterator<TableEntry> {
+    for (const r of this.#rows) {
+      if (r === undefined) continue
+      for (const e of r) if (e !== undefined) yield e
+    }
+  }
+}
