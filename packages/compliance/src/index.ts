@@ -1,1 +1,2 @@
-export {}
+export { transportSuite } from './transport.js'
+export type { TransportSetup, TransportSetupOptions, TransportTestbed } from './transport.js'

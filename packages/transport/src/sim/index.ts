@@ -1,1 +1,6 @@
-export {}
+export { SimNetwork } from './network.js'
+export type { SimNetworkInit, CreateSimTransportOptions, SimNetworkStats } from './network.js'
+export { SimTransport } from './sim-transport.js'
+export { Partition } from './partition.js'
+export { sphereLatency, planeLatency, constantLatency } from './latency.js'
+export type { LatencyModel, Point, ScaledLatencyInit } from './latency.js'
