@@ -1,5 +1,4 @@
 import { primitives } from './backends/index.js'
-import { concatBytes } from './bytes.js'
 import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES } from './constants.js'
 import { cryptoError, expectBytes } from './errors.js'
 import { draw, randomBytes } from './random.js'
@@ -27,11 +26,15 @@ export function generateAeadKey(random: RandomBytes = randomBytes): Uint8Array {
 
 /** Deterministic AEAD encryption with a caller-chosen nonce: returns ciphertext || tag. */
 export function aeadEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array = EMPTY): Uint8Array {
-  expectBytes(key, 'the AEAD key', 'EPOST_CRYPTO_BAD_KEY', AEAD_KEY_BYTES)
   expectBytes(nonce, 'the AEAD nonce', 'EPOST_INVALID_ARGUMENT', AEAD_NONCE_BYTES)
+  checkEncryptArgs(key, plaintext, aad)
+  return primitives.xchacha20poly1305Encrypt(key, nonce, plaintext, aad)
+}
+
+function checkEncryptArgs(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): void {
+  expectBytes(key, 'the AEAD key', 'EPOST_CRYPTO_BAD_KEY', AEAD_KEY_BYTES)
   expectBytes(plaintext, 'the plaintext', 'EPOST_INVALID_ARGUMENT')
   expectBytes(aad, 'the associated data', 'EPOST_INVALID_ARGUMENT')
-  return primitives.xchacha20poly1305Encrypt(key, nonce, plaintext, aad)
 }
 
 /** Inverse of `aeadEncrypt`; EPOST_CRYPTO_DECRYPT_FAILED on a wrong key, nonce, aad or any tampering. */
@@ -48,8 +51,12 @@ export function aeadDecrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint
 
 /** Encrypts under a fresh random nonce: returns nonce (24) || ciphertext || tag (16). */
 export function aeadSeal(key: Uint8Array, plaintext: Uint8Array, options: AeadSealOptions = {}): Uint8Array {
+  const aad = options.aad ?? EMPTY
+  checkEncryptArgs(key, plaintext, aad)
   const nonce = draw(options.randomBytes ?? randomBytes, AEAD_NONCE_BYTES)
-  return concatBytes(nonce, aeadEncrypt(key, nonce, plaintext, options.aad ?? EMPTY))
+  const sealed = primitives.xchacha20poly1305Encrypt(key, nonce, plaintext, aad, AEAD_NONCE_BYTES)
+  sealed.set(nonce, 0)
+  return sealed
 }
 
 /** Opens what `aeadSeal` produced; EPOST_CRYPTO_DECRYPT_FAILED on anything else. */

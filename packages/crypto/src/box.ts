@@ -65,10 +65,9 @@ export function sealBox(recipientPublicKey: Uint8Array, plaintext: Uint8Array, o
   const ephemeral = generateBoxKeyPair(options.randomBytes ?? randomBytes)
   const shared = x25519SharedSecret(ephemeral.privateKey, recipientPublicKey)
   const [key, nonce] = boxKeys(shared, ephemeral.publicKey, recipientPublicKey)
-  const out = new Uint8Array(BOX_PUBLIC_KEY_BYTES + plaintext.length + AEAD_TAG_BYTES)
-  out.set(ephemeral.publicKey, 0)
-  out.set(primitives.xchacha20poly1305Encrypt(key, nonce, plaintext, aad), BOX_PUBLIC_KEY_BYTES)
-  return out
+  const sealed = primitives.xchacha20poly1305Encrypt(key, nonce, plaintext, aad, BOX_PUBLIC_KEY_BYTES)
+  sealed.set(ephemeral.publicKey, 0)
+  return sealed
 }
 
 /** Opens a sealed box with the recipient's key pair; EPOST_CRYPTO_DECRYPT_FAILED if it is not for us or was altered. */

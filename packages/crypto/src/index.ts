@@ -24,5 +24,17 @@ export {
 } from './node-certificate.js'
 export type { NodeCertificate, NodeCertificateSubject, CertificateCheckOptions } from './node-certificate.js'
 export { createNodeCredentials, createCertificateVerifier } from './credentials.js'
+export {
+  issueUserCertificate,
+  encodeUserCertificate,
+  decodeUserCertificate,
+  verifyUserCertificate,
+  userCertificateHandle,
+} from './user-certificate.js'
+export type { UserCertificate, UserCertificateSubject } from './user-certificate.js'
+export { encryptKeyFile, decryptKeyFile, keyFileCost } from './keyfile.js'
+export type { KeyFileOptions } from './keyfile.js'
+export { generateConvergenceSecret, convergentEncrypt, convergentDecrypt, convergentHandle, convergentKey } from './convergent.js'
+export type { ConvergentBlock, ConvergentOptions } from './convergent.js'
 export { implementations } from './backends/index.js'
 export type { Primitives, ScryptParams } from './backends/index.js'

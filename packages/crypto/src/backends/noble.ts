@@ -29,7 +29,10 @@ export const noblePrimitives: Primitives = {
   ed25519Verify: (publicKey, message, signature) => ed.verify(signature, message, publicKey, { zip215: false }),
   x25519PublicKey: (privateKey) => x25519.getPublicKey(privateKey),
   x25519: (privateKey, publicKey) => x25519.getSharedSecret(privateKey, publicKey),
-  xchacha20poly1305Encrypt: (key, nonce, plaintext, aad) => xchacha20poly1305(key, nonce, aad).encrypt(plaintext),
+  xchacha20poly1305Encrypt(key, nonce, plaintext, aad, headroom = 0) {
+    const sealed = xchacha20poly1305(key, nonce, aad).encrypt(plaintext)
+    return headroom === 0 ? sealed : concatBytes(new Uint8Array(headroom), sealed)
+  },
   xchacha20poly1305Decrypt: (key, nonce, sealed, aad) => decryptOrUndefined(() => xchacha20poly1305(key, nonce, aad).decrypt(sealed)),
   aes256gcmEncrypt: (key, nonce, plaintext, aad) => gcm(key, nonce, aad).encrypt(plaintext),
   aes256gcmDecrypt: (key, nonce, sealed, aad) => decryptOrUndefined(() => gcm(key, nonce, aad).decrypt(sealed)),

@@ -44,14 +44,14 @@ function rawPublicKey(key: KeyObject): Uint8Array {
   return toUint8Array(Buffer.from(jwk.x as string, 'base64url'))
 }
 
-function aeadEncrypt(alg: 'chacha20-poly1305' | 'aes-256-gcm', key: Uint8Array, nonce12: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+function aeadEncrypt(alg: 'chacha20-poly1305' | 'aes-256-gcm', key: Uint8Array, nonce12: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, headroom = 0): Uint8Array {
   const cipher = createCipheriv(alg as 'chacha20-poly1305', key, nonce12, { authTagLength: TAG_BYTES })
   cipher.setAAD(aad, { plaintextLength: plaintext.length })
-  const out = new Uint8Array(plaintext.length + TAG_BYTES)
+  const out = new Uint8Array(headroom + plaintext.length + TAG_BYTES)
   const body = cipher.update(plaintext)
-  out.set(body, 0)
-  out.set(cipher.final(), body.length)
-  out.set(cipher.getAuthTag(), plaintext.length)
+  out.set(body, headroom)
+  out.set(cipher.final(), headroom + body.length)
+  out.set(cipher.getAuthTag(), headroom + plaintext.length)
   return out
 }
 
@@ -99,9 +99,9 @@ export const nodePrimitives: Primitives = {
   x25519PublicKey: (privateKey) => rawPublicKey(privateKeyObject('X25519', privateKey)),
   x25519: (privateKey, publicKey) =>
     toUint8Array(diffieHellman({ privateKey: privateKeyObject('X25519', privateKey), publicKey: publicKeyObject('X25519', publicKey) })),
-  xchacha20poly1305Encrypt(key, nonce, plaintext, aad) {
+  xchacha20poly1305Encrypt(key, nonce, plaintext, aad, headroom = 0) {
     const [subkey, nonce12] = xchachaParams(key, nonce)
-    return aeadEncrypt('chacha20-poly1305', subkey, nonce12, plaintext, aad)
+    return aeadEncrypt('chacha20-poly1305', subkey, nonce12, plaintext, aad, headroom)
   },
   xchacha20poly1305Decrypt(key, nonce, sealed, aad) {
     const [subkey, nonce12] = xchachaParams(key, nonce)

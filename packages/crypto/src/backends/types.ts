@@ -13,8 +13,11 @@ export interface Primitives {
   x25519PublicKey(privateKey: Uint8Array): Uint8Array
   /** Throws on a low-order public key (all-zero shared secret). */
   x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array
-  /** XChaCha20-Poly1305; returns ciphertext || tag. */
-  xchacha20poly1305Encrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array
+  /**
+   * XChaCha20-Poly1305; returns ciphertext || tag, after `headroom` zero bytes left for the caller
+   * to fill (a nonce or an ephemeral key), which saves copying large messages.
+   */
+  xchacha20poly1305Encrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, headroom?: number): Uint8Array
   /** Undefined when the tag does not check out. */
   xchacha20poly1305Decrypt(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined
   /** AES-256-GCM with a 12-byte nonce (measured as a candidate, not used by the API). */
