@@ -12,20 +12,28 @@ const HEX_RE = /^[0-9a-f]{32}$/
  * A 128-bit position on the Pastry ring, immutable. Kept as a lowercase hex string (cheap prefix
  * and equality tests, usable as a map key) and a bigint (ring arithmetic).
  */
+const BYTE_HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
 export class Id {
   readonly hex: string
-  readonly value: bigint
+  #value: bigint | undefined
   #bytes: Uint8Array | undefined
 
-  private constructor(hex: string, value: bigint) {
+  private constructor(hex: string, value: bigint | undefined) {
     this.hex = hex
-    this.value = value
+    this.#value = value
+  }
+
+  /** The id as a number in 0 .. 2^128 - 1 (computed on first use). */
+  get value(): bigint {
+    if (this.#value === undefined) this.#value = BigInt('0x' + this.hex)
+    return this.#value
   }
 
   static fromHex(hex: string): Id {
     const h = hex.toLowerCase()
     if (!HEX_RE.test(h)) throw new EpostError('EPOST_INVALID_ARGUMENT', `an id is ${ID_HEX} hex digits, got '${hex}'`)
-    return new Id(h, BigInt('0x' + h))
+    return new Id(h, undefined)
   }
 
   static fromBigInt(v: bigint): Id {
@@ -39,8 +47,8 @@ export class Id {
       throw new EpostError('EPOST_INVALID_ARGUMENT', `an id needs ${ID_BYTES} bytes, got ${bytes.length}`)
     }
     let hex = ''
-    for (let i = 0; i < ID_BYTES; i++) hex += (bytes[i] as number).toString(16).padStart(2, '0')
-    return new Id(hex, BigInt('0x' + hex))
+    for (let i = 0; i < ID_BYTES; i++) hex += BYTE_HEX[bytes[i] as number] as string
+    return new Id(hex, undefined)
   }
 
   /** Uniformly random id from a source of random bytes (an Rng or a CSPRNG). */
@@ -49,7 +57,7 @@ export class Id {
   }
 
   get bytes(): Uint8Array {
-    if (this.#bytes === undefined) this.#bytes = Uint8Array.from(Buffer.from(this.hex, 'hex'))
+    if (this.#bytes === undefined) this.#bytes = new Uint8Array(Buffer.from(this.hex, 'hex'))
     return this.#bytes
   }
 

@@ -51,42 +51,41 @@ class MemHistogram implements Histogram {
   }
 }
 
+class MemCounter implements Counter {
+  value = 0
+  inc(n = 1): void {
+    this.value += n
+  }
+}
+
+class MemGauge implements Gauge {
+  value = 0
+  set(v: number): void {
+    this.value = v
+  }
+  inc(n = 1): void {
+    this.value += n
+  }
+  dec(n = 1): void {
+    this.value -= n
+  }
+}
+
+/** Instruments are created once per name and shared; asking again returns the same one. */
 export function createMetrics(): Metrics {
-  const counters = new Map<string, { value: number }>()
-  const gauges = new Map<string, { value: number }>()
+  const counters = new Map<string, MemCounter>()
+  const gauges = new Map<string, MemGauge>()
   const histograms = new Map<string, MemHistogram>()
   return {
     counter(name) {
       let c = counters.get(name)
-      if (c === undefined) counters.set(name, (c = { value: 0 }))
-      const cell = c
-      return {
-        inc: (n = 1) => {
-          cell.value += n
-        },
-        get value() {
-          return cell.value
-        },
-      }
+      if (c === undefined) counters.set(name, (c = new MemCounter()))
+      return c
     },
     gauge(name) {
       let g = gauges.get(name)
-      if (g === undefined) gauges.set(name, (g = { value: 0 }))
-      const cell = g
-      return {
-        set: (v) => {
-          cell.value = v
-        },
-        inc: (n = 1) => {
-          cell.value += n
-        },
-        dec: (n = 1) => {
-          cell.value -= n
-        },
-        get value() {
-          return cell.value
-        },
-      }
+      if (g === undefined) gauges.set(name, (g = new MemGauge()))
+      return g
     },
     histogram(name) {
       let h = histograms.get(name)

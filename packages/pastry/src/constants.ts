@@ -3,8 +3,12 @@ export const DIGIT_BITS = 4
 /** Leaf set size L: L / 2 on each side. */
 export const LEAF_SET_SIZE = 16
 
-/** How often each leaf-set member is probed (the reply carries its leaf set). */
+/**
+ * How often the immediate neighbours are probed (their replies carry their leaf sets); every
+ * FULL_LEAF_PROBE_EVERY-th round probes the whole leaf set.
+ */
 export const LEAF_PROBE_INTERVAL_MS = 10_000
+export const FULL_LEAF_PROBE_EVERY = 3
 /** Probes that may go unanswered before a node is declared dead (the first marks it suspected). */
 export const PROBE_RETRIES = 2
 /** Retransmission timeout bounds and start value, TCP style (srtt + 4 rttvar). */

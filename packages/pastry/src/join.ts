@@ -22,6 +22,8 @@ const joinPayload = v.object({ joiner: schema.handle, rows: schema.list(schema.h
 export class JoinApp implements Application {
   readonly #node: PastryNode
   #waiting: ((reply: MessageBody<'joinReply'>) => void) | undefined
+  /** Candidates this join already probed (each is probed once). */
+  readonly #probed = new Set<string>()
 
   constructor(node: PastryNode) {
     this.#node = node
@@ -34,10 +36,13 @@ export class JoinApp implements Application {
     if (p === undefined) return false
     const node = this.#node
     if (p.joiner.id.equals(node.localHandle.id)) return false
-    const upTo = node.localHandle.id.sharedPrefixLength(p.joiner.id, node.b)
+    // Hop i shares at least i digits with the joiner: its row at that depth is the joiner's row
+    // (Pastry §2.4: row i from the i-th node on the path), and near the joiner in the network
+    // because each hop picked a proximally close next hop.
+    const row = node.localHandle.id.sharedPrefixLength(p.joiner.id, node.b)
     const rows = p.rows.map(handleToWire)
     rows.push(handleToWire(node.localHandle))
-    for (let r = 0; r <= upTo && r < node.table.rows; r++) for (const e of node.table.row(r)) rows.push(handleToWire(e.handle))
+    if (row < node.table.rows) for (const e of node.table.row(row)) rows.push(handleToWire(e.handle))
     ctx.payload = pack({ joiner: handleToWire(p.joiner), rows: rows.slice(0, 512) })
     return true
   }
@@ -140,10 +145,12 @@ export class JoinApp implements Application {
   /** Probes candidates round by round until no closer leaf-set member turns up. */
   async #converge(candidates: NodeHandle[]): Promise<void> {
     const node = this.#node
-    let next = candidates
+    const fresh = (h: NodeHandle): boolean => !this.#probed.has(h.id.hex) && !node.leafSet.has(h.id) && !node.table.has(h.id)
+    let next = candidates.filter(fresh)
     for (let round = 0; round < C.JOIN_MAX_ROUNDS && next.length > 0; round++) {
+      for (const h of next) this.#probed.add(h.id.hex)
       const more = await node.probeAndAdmit(next)
-      next = more.filter((h) => node.leafSet.wants(h.id))
+      next = more.filter((h) => fresh(h) && node.leafSet.wants(h.id))
     }
   }
 

@@ -96,6 +96,7 @@ export class PastryNode implements Overlay, Startable {
   readonly #bootstraps: NodeHandle[] = []
   #ready = false
   #seq = 0
+  #probeRound = 0
   #readyWaiters: Array<() => void> = []
   readonly #m: Record<string, Counter>
   readonly metrics: Metrics
@@ -320,7 +321,7 @@ export class PastryNode implements Overlay, Startable {
     this.#pendingRoutes.delete(mid)
     p.timer.cancel()
     this.liveness.suspect(p.hop)
-    void this.#check(p.hop)
+    void this.#check(p.hop, false, 'reroute')
     p.tried.add(p.hop.id.hex)
     if (p.attempts >= C.MAX_ROUTE_ATTEMPTS) {
       this.#m['dropped']?.inc()
@@ -345,6 +346,7 @@ export class PastryNode implements Overlay, Startable {
       return
     }
     if (name !== 'route' && name !== 'routeAck' && name !== 'direct') this.#m['control']?.inc()
+    this.metrics.counter(`epost_pastry_sent_${name}_total`).inc()
     this.#transport.send(to, bytes).catch((err: unknown) => {
       if (isEpostError(err, 'EPOST_TRANSPORT_PEER_MISMATCH')) {
         // The address does not belong to the id we were told: never use this handle.
@@ -415,7 +417,12 @@ export class PastryNode implements Overlay, Startable {
     joinRequest: (from, b) => this.#join.onJoinRequest(from, b),
     joinReply: (from, b) => this.#join.onJoinReply(from, b),
     announce: (from) => {
-      if (!this.table.has(from.id) || !this.leafSet.has(from.id)) this.offer([from])
+      // The sender is authenticated and ready: an empty cell takes it at once; an occupied one
+      // only if a probe shows it is closer (PNS).
+      const cell = this.table.cellOf(from.id)
+      if (cell !== undefined && this.table.get(cell.row, cell.col) === undefined) this.table.consider(from, this.liveness.rtt(from.id) ?? Infinity)
+      if (this.leafSet.wants(from.id)) this.#admit(from, true)
+      else if (!this.table.has(from.id)) this.offer([from])
     },
     rowRequest: (from, b) => {
       const entries = b.row < this.table.rows ? this.table.row(b.row).map((e) => handleToWire(e.handle)) : []
@@ -464,12 +471,13 @@ export class PastryNode implements Overlay, Startable {
    * Is `h` alive? Probes with retries (the first silence marks it suspected); after
    * probeRetries more silences it is declared dead and removed. Concurrent checks share one run.
    */
-  #check(h: NodeHandle, wantLeafSet = false): Promise<MessageBody<'probeReply'> | undefined> {
+  #check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<MessageBody<'probeReply'> | undefined> {
     const running = this.#probing.get(h.id.hex)
     if (running !== undefined) return running
     const run = (async () => {
       let timeout = this.liveness.rto(h.id)
       for (let attempt = 0; attempt <= this.#opts.probeRetries; attempt++) {
+        this.metrics.counter(`epost_pastry_probe_${reason}_total`).inc()
         const r = await this.probe(h, wantLeafSet, timeout)
         if (!this.#lifecycle.running) return undefined
         if (r !== undefined) return r
@@ -503,7 +511,7 @@ export class PastryNode implements Overlay, Startable {
       // Refill from the farthest live member on that side (its leaf set extends ours).
       const side = onCw ? this.leafSet.cw : this.leafSet.ccw
       const far = side[side.length - 1] ?? this.leafSet.members()[0]
-      if (far !== undefined) void this.#check(far, true).then((r) => r?.leafSet !== undefined && this.offer(r.leafSet))
+      if (far !== undefined) void this.#check(far, true, 'repair').then((r) => r?.leafSet !== undefined && this.offer(r.leafSet))
     }
   }
 
@@ -533,7 +541,7 @@ export class PastryNode implements Overlay, Startable {
       if (!wantsLeaf && !wantsTable) continue
       if (inLeaf && !wantsTable) continue
       if (this.#probing.has(h.id.hex)) continue
-      void this.#check(h, wantsLeaf).then((r) => {
+      void this.#check(h, wantsLeaf, 'candidate').then((r) => {
         if (r === undefined || !r.ready) return
         this.#admit(h, true)
         if (r.leafSet !== undefined && wantsLeaf) this.offer(r.leafSet)
@@ -595,6 +603,7 @@ export class PastryNode implements Overlay, Startable {
   async probeAndAdmit(candidates: readonly NodeHandle[]): Promise<NodeHandle[]> {
     const seen = new Set<string>([this.localHandle.id.hex])
     const unique = candidates.filter((h) => !seen.has(h.id.hex) && (seen.add(h.id.hex), true))
+    this.metrics.counter('epost_pastry_probe_join_total').inc(unique.length)
     const replies = await Promise.all(unique.map(async (h) => ({ h, r: await this.probe(h, this.leafSet.wants(h.id) || this.leafSet.has(h.id)) })))
     const more: NodeHandle[] = []
     for (const { h, r } of replies) {
@@ -645,9 +654,17 @@ export class PastryNode implements Overlay, Startable {
     every(this.#opts.leafProbeIntervalMs * 10, () => this.#timers.splice(0, Math.max(0, this.#timers.length - 8)))
   }
 
+  /**
+   * Probes every leaf-set member; only the immediate neighbours are asked for their leaf sets
+   * (FreePastry's periodic leaf-set protocol), which is enough to learn of joins and failures
+   * on both sides and keeps the bytes per probe small.
+   */
   #probeLeafSet(): void {
+    const neighbours = new Set([this.leafSet.cw[0]?.id.hex, this.leafSet.ccw[0]?.id.hex])
+    const all = this.#probeRound++ % C.FULL_LEAF_PROBE_EVERY === 0
     for (const h of this.leafSet.members()) {
-      void this.#check(h, true).then((r) => {
+      if (!all && !neighbours.has(h.id.hex)) continue
+      void this.#check(h, neighbours.has(h.id.hex), 'leafset').then((r) => {
         if (r?.leafSet !== undefined) this.offer(r.leafSet)
       })
     }
@@ -662,15 +679,21 @@ export class PastryNode implements Overlay, Startable {
     this.#send(this.#rng.pick(entries).handle, 'rowRequest', { row })
   }
 
+  /**
+   * Partition healing (FreePastry's PartitionHandler): probe a node we declared dead, or a
+   * bootstrap we no longer know; if it answers, it is on the other side of a healed partition,
+   * and a join request through it for our own id brings back the nodes nearest to us there.
+   */
   #checkPartition(): void {
-    const candidates = [...this.liveness.dead(C.MAX_REMEMBERED_DEAD), ...this.#bootstraps]
-    if (candidates.length === 0 || !this.#ready) return
+    if (!this.#ready) return
+    const known = (h: NodeHandle): boolean => this.leafSet.has(h.id) || this.table.has(h.id)
+    const candidates = [...this.liveness.dead(C.MAX_REMEMBERED_DEAD), ...this.#bootstraps.filter((h) => !known(h))]
+    if (candidates.length === 0) return
     const h = this.#rng.pick(candidates)
     void this.probe(h, true).then((r) => {
       if (r === undefined || !r.ready) return
       this.liveness.heard(h)
       this.offer([h, ...(r.leafSet ?? [])])
-      // Ask the other side of a healed partition who is closest to us.
       this.sendControl(h, 'joinRequest', { joiner: handleToWire(this.localHandle), rows: [] })
     })
   }

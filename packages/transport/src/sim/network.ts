@@ -250,10 +250,8 @@ export class SimNetwork {
   }
 
   #arrive(from: SimTransport, to: SimTransport, data: Uint8Array): void {
-    if (from.killed) {
-      this.#undeliverable++
-      return
-    }
+    // A frame already on the wire when its sender crashed still arrives, as a packet would: only
+    // frames sent after the kill are lost (checked in #transmit).
     if (this.#partitions.length > 0 && this.#separated(from, to)) {
       this.#blocked++
       return

@@ -1,0 +1,84 @@
+import { parseArgs } from 'node:util'
+import { stderrProgress } from './progress.js'
+import { routingScenario } from './scenarios/routing.js'
+import { churnScenario } from './scenarios/churn.js'
+
+const USAGE = `usage: pnpm sim <scenario> [options] [--json]
+
+scenarios:
+  routing  --nodes N (1000) --lookups M (10000) --seed S (1) [--b 4] [--leaf-set 16]
+           builds a ring by joins, routes M lookups to random keys, reports hops,
+           correct-root fraction, route/direct latency ratio (rdp), table size, memory
+  churn    --nodes N (1000) --minutes T (60) --session-minutes S (30) --lookups-per-second R (10) --seed S (1)
+           nodes crash after exponential sessions and are replaced; reports loss and wrong roots
+
+  --json   print one JSON object with the figures as the last line`
+
+async function main(): Promise<number> {
+  const [scenario, ...rest] = process.argv.slice(2)
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      nodes: { type: 'string' },
+      lookups: { type: 'string' },
+      seed: { type: 'string' },
+      b: { type: 'string' },
+      'leaf-set': { type: 'string' },
+      minutes: { type: 'string' },
+      'session-minutes': { type: 'string' },
+      'lookups-per-second': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  })
+  const num = (name: keyof typeof values, dflt: number): number => {
+    const v = values[name]
+    if (v === undefined || typeof v === 'boolean') return dflt
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got '${v}'`)
+    return n
+  }
+  if (values.help === true || scenario === undefined || scenario === 'help') {
+    process.stdout.write(USAGE + '\n')
+    return scenario === undefined ? 2 : 0
+  }
+  let result: Record<string, unknown>
+  switch (scenario) {
+    case 'routing':
+      result = { ...(await routingScenario({ nodes: num('nodes', 1000), lookups: num('lookups', 10_000), seed: num('seed', 1), b: num('b', 4), leafSetSize: num('leaf-set', 16) }, stderrProgress)) }
+      break
+    case 'churn':
+      result = {
+        ...(await churnScenario(
+          { nodes: num('nodes', 1000), minutes: num('minutes', 60), sessionMinutes: num('session-minutes', 30), lookupsPerSecond: num('lookups-per-second', 10), seed: num('seed', 1) },
+          stderrProgress,
+        )),
+      }
+      break
+    default:
+      process.stderr.write(`unknown scenario '${scenario}'\n\n${USAGE}\n`)
+      return 2
+  }
+  printTable(scenario, result)
+  if (values.json === true) process.stdout.write(JSON.stringify({ scenario, ...result }) + '\n')
+  return 0
+}
+
+function printTable(title: string, r: Record<string, unknown>): void {
+  process.stdout.write(`\n${title}\n${'-'.repeat(44)}\n`)
+  for (const [k, v] of Object.entries(r)) {
+    const s = typeof v === 'object' ? JSON.stringify(v) : String(v)
+    process.stdout.write(`${k.padEnd(32)} ${s}\n`)
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    process.stderr.write(`sim: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exitCode = 1
+  },
+)

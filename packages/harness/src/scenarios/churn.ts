@@ -1,0 +1,114 @@
+import { SimRing } from '../sim-ring.js'
+import type { SimMember } from '../sim-ring.js'
+import { LookupTracker } from '../lookups.js'
+import type { Progress } from '../progress.js'
+import { round } from './routing.js'
+
+export interface ChurnOptions {
+  nodes: number
+  minutes: number
+  sessionMinutes: number
+  lookupsPerSecond: number
+  seed: number
+  /** Simulated time between joins while the initial ring is built. @default 20 */
+  joinIntervalMs?: number
+}
+
+export interface ChurnResult {
+  nodes: number
+  minutes: number
+  sessionMinutes: number
+  crashes: number
+  joins: number
+  lookups: number
+  delivered: number
+  lost: number
+  wrongRoot: number
+  duplicates: number
+  lossRate: number
+  wrongRootRate: number
+  avgHops: number
+  rdp: number
+  controlMessagesPerNodePerSecond: number
+  wallSeconds: number
+}
+
+/**
+ * Nodes crash without notice after exponentially distributed sessions and are replaced by new
+ * joiners (the population stays near N) while lookups run at a steady rate.
+ */
+export async function churnScenario(o: ChurnOptions, progress: Progress): Promise<ChurnResult> {
+  const t0 = performance.now()
+  const ring = new SimRing({ seed: o.seed })
+  progress(`building a ring of ${o.nodes} nodes (seed ${o.seed})`)
+  await ring.build(o.nodes, o.joinIntervalMs ?? 20)
+  await ring.clock.advance(60_000)
+  const tracker = new LookupTracker(ring)
+  for (const m of ring.liveReady()) tracker.attach(m)
+
+  const churnRng = ring.rng.fork('churn')
+  const meanMs = o.sessionMinutes * 60_000
+  const endAt = ring.clock.now() + o.minutes * 60_000
+  let crashes = 0
+  let joins = 0
+  let stopping = false
+  const schedule = (m: SimMember): void => {
+    ring.clock.setTimeout(() => {
+      if (stopping || !m.alive) return
+      crashes++
+      void ring.crash(m)
+      joins++
+      const { member, joined } = ring.add()
+      void joined.then(() => {
+        if (!member.alive) return
+        tracker.attach(member)
+        schedule(member)
+      })
+    }, churnRng.exponential(meanMs))
+  }
+  for (const m of ring.liveReady()) schedule(m)
+
+  const control0 = ring.metrics.snapshot()['epost_pastry_control_sent_total'] ?? 0
+  const start = ring.clock.now()
+  const gap = 1000 / o.lookupsPerSecond
+  let nextReport = start + 5 * 60_000
+  let liveSum = 0
+  let samples = 0
+  while (ring.clock.now() < endAt) {
+    const ready = ring.liveReady()
+    liveSum += ring.live().length
+    samples++
+    if (ready.length > 0) tracker.issue(ready)
+    await ring.clock.advance(gap)
+    if (ring.clock.now() >= nextReport) {
+      nextReport += 5 * 60_000
+      const s = tracker.summary()
+      progress(`  t=${((ring.clock.now() - start) / 60_000).toFixed(0)} min: ${s.lookups} lookups, ${s.lost} outstanding, ${s.wrongRoot} wrong root, ${crashes} crashes, ${((performance.now() - t0) / 1000).toFixed(0)} s wall`)
+    }
+  }
+  stopping = true
+  const seconds = (ring.clock.now() - start) / 1000
+  const control = (ring.metrics.snapshot()['epost_pastry_control_sent_total'] ?? 0) - control0
+  await ring.clock.runUntilTrue(() => tracker.outstanding === 0, 120_000)
+  const s = tracker.summary()
+  await ring.stop()
+  const avgLive = liveSum / Math.max(1, samples)
+  return {
+    nodes: o.nodes,
+    minutes: o.minutes,
+    sessionMinutes: o.sessionMinutes,
+    crashes,
+    joins,
+    lookups: s.lookups,
+    delivered: s.delivered,
+    lost: s.lost,
+    wrongRoot: s.wrongRoot,
+    duplicates: s.duplicates,
+    lossRate: s.lookups === 0 ? 0 : s.lost / s.lookups,
+    wrongRootRate: s.lookups === 0 ? 0 : s.wrongRoot / s.lookups,
+    avgHops: round(s.avgHops, 3),
+    rdp: round(s.rdp, 3),
+    controlMessagesPerNodePerSecond: round(control / avgLive / seconds, 3),
+    wallSeconds: round((performance.now() - t0) / 1000, 1),
+  }
+}

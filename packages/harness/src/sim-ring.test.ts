@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest'
+import { Id, handleToWire } from '@epost/core'
+import { encodeFrame } from '@epost/codec'
+import { pastryProtocol } from '@epost/pastry'
+import { SimRing } from './sim-ring.js'
+import { LookupTracker } from './lookups.js'
+
+const SEED = Number(process.env['EPOST_TEST_SEED'] ?? 20261123)
+
+async function ringOf(n: number, seed = SEED): Promise<SimRing> {
+  const ring = new SimRing({ seed })
+  await ring.build(n, 50)
+  await ring.clock.advance(30_000)
+  return ring
+}
+
+async function lookups(ring: SimRing, count: number): Promise<ReturnType<LookupTracker['summary']>> {
+  const tracker = new LookupTracker(ring)
+  const members = ring.liveReady()
+  for (const m of members) tracker.attach(m)
+  for (let i = 0; i < count; i++) {
+    tracker.issue(members)
+    if (i % 20 === 19) await ring.clock.advance(5)
+  }
+  await ring.clock.runUntilTrue(() => tracker.outstanding === 0, 60_000)
+  return tracker.summary()
+}
+
+describe(`Pastry in the simulator (seed ${SEED})`, () => {
+  it('routes every lookup to the live node closest to its key', async () => {
+    const ring = await ringOf(64)
+    const s = await lookups(ring, 1000)
+    expect(s.delivered).toBe(1000)
+    expect(s.wrongRoot).toBe(0)
+    expect(s.avgHops).toBeLessThan(3)
+    for (const m of ring.liveReady()) {
+      expect(m.node.leafSet.size).toBe(16)
+      expect(m.node.ready).toBe(true)
+    }
+    await ring.stop()
+  })
+
+  it('repairs leaf sets after 8 neighbouring nodes crash at once, and routes correctly again', async () => {
+    const ring = await ringOf(64)
+    const sorted = ring.liveReady().sort((a, b) => a.node.localHandle.id.compare(b.node.localHandle.id))
+    const victims = sorted.slice(10, 18)
+    for (const v of victims) await ring.crash(v)
+    await ring.clock.advance(120_000)
+    const dead = new Set(victims.map((v) => v.node.localHandle.id.hex))
+    for (const m of ring.liveReady()) {
+      for (const h of m.node.leafSet.members()) expect(dead.has(h.id.hex)).toBe(false)
+      expect(m.node.leafSet.size).toBe(16)
+    }
+    const s = await lookups(ring, 1000)
+    expect(s.delivered).toBe(1000)
+    expect(s.wrongRoot).toBe(0)
+    await ring.stop()
+  })
+
+  it('routes around crashed nodes before anyone has noticed them (per-hop acks)', async () => {
+    const ring = await ringOf(64)
+    const members = ring.liveReady()
+    for (const v of members.slice(0, 6)) await ring.crash(v)
+    // No time for probes to notice: lookups start at once.
+    const s = await lookups(ring, 500)
+    expect(s.delivered).toBe(500)
+    expect(s.wrongRoot).toBe(0)
+    expect(ring.metrics.snapshot()['epost_pastry_route_rerouted_total']).toBeGreaterThan(0)
+    await ring.stop()
+  })
+
+  it('drops and counts malformed frames and forged claims, rejects the sender, and keeps serving', async () => {
+    const ring = await ringOf(32)
+    const [victim, other] = ring.liveReady() as [NonNullable<ReturnType<SimRing['liveReady']>[number]>, NonNullable<ReturnType<SimRing['liveReady']>[number]>]
+    const attacker = ring.network.createTransport({ credentials: ring.ca.issue(ring.rng.fork('attacker')) })
+    await attacker.start()
+    const to = victim.node.localHandle
+    await attacker.send(to, Uint8Array.of(0xc1, 0x00, 0xff))
+    await attacker.send(to, encodeFrame('epost/pastry/1', 99, {}))
+    await attacker.send(to, encodeFrame('epost/pastry/1', 4, { nonce: 'x' }))
+    // A join request on behalf of another node: refused.
+    await attacker.send(to, pastryProtocol.encode('joinRequest', { joiner: handleToWire(other.node.localHandle), rows: [] }))
+    // A row "reply" naming an id that is not the one certified at that address: never admitted.
+    const fake = Id.random((n) => ring.rng.bytes(n))
+    await attacker.send(to, pastryProtocol.encode('rowReply', { row: 0, entries: [[fake.bytes, other.node.localHandle.address]] }))
+    await ring.clock.advance(30_000)
+    const snap = ring.metrics.snapshot()
+    expect(snap['epost_pastry_malformed_total']).toBe(3)
+    expect(snap['epost_pastry_forged_total']).toBe(1)
+    expect(victim.node.table.has(fake)).toBe(false)
+    expect(victim.node.leafSet.has(fake)).toBe(false)
+    expect(victim.node.liveness.status(fake)).toBe('dead')
+    const s = await lookups(ring, 300)
+    expect(s.delivered).toBe(300)
+    expect(s.wrongRoot).toBe(0)
+    await ring.stop()
+  })
+
+  it('is deterministic: the same seed gives the same routes', async () => {
+    const run = async (): Promise<string> => {
+      const ring = await ringOf(24, 7)
+      const s = await lookups(ring, 200)
+      await ring.stop()
+      return JSON.stringify({ h: s.hopHistogram, rdp: s.rdp, t: ring.clock.now() })
+    }
+    expect(await run()).toBe(await run())
+  })
+})

@@ -1,0 +1,150 @@
+import { Id, Rng, VirtualClock, createMetrics, silentLogger } from '@epost/core'
+import type { Logger, Metrics, NodeHandle } from '@epost/core'
+import { PastryNode, pastry } from '@epost/pastry'
+import type { PastryInit } from '@epost/pastry'
+import { SimNetwork } from '@epost/transport/sim'
+import { createTestCa } from './identities.js'
+import type { TestCa } from './identities.js'
+
+export interface SimRingOptions {
+  seed: number
+  pastry?: PastryInit
+  /** Verify every node certificate when it attaches (costs one Ed25519 verify per node). @default true */
+  verifyCertificates?: boolean
+  logger?: Logger
+}
+
+export interface SimMember {
+  node: PastryNode
+  alive: boolean
+  ready: boolean
+  joinedAt: number
+}
+
+/**
+ * A Pastry ring in the simulator: one VirtualClock, one SimNetwork, a CA, and the production
+ * PastryNode on every member. It also keeps the oracle the experiments compare against: the set
+ * of live, ready nodes in ring order.
+ */
+export class SimRing {
+  readonly clock = new VirtualClock()
+  readonly rng: Rng
+  readonly network: SimNetwork
+  readonly metrics: Metrics = createMetrics()
+  readonly ca: TestCa
+  readonly members = new Map<string, SimMember>()
+  readonly #init: PastryInit
+  readonly #logger: Logger
+  #sorted: Array<{ id: Id; member: SimMember }> | undefined
+  #count = 0
+
+  constructor(opts: SimRingOptions) {
+    this.rng = new Rng(opts.seed)
+    this.ca = createTestCa(this.rng.fork('ca'), () => this.clock.now())
+    this.network = new SimNetwork({
+      clock: this.clock,
+      rng: this.rng.fork('network'),
+      // Pastry never reuses a buffer it sent, so frames need not be copied.
+      copyFrames: false,
+      ...(opts.verifyCertificates === false ? {} : { verifier: this.ca.verifier }),
+    })
+    this.#init = opts.pastry ?? {}
+    this.#logger = opts.logger ?? silentLogger
+  }
+
+  /** Creates a node and starts its join through the nearest ready node (or a new ring). */
+  add(): { member: SimMember; joined: Promise<void> } {
+    const i = this.#count++
+    const nodeRng = this.rng.fork(`node-${i}`)
+    const credentials = this.ca.issue(nodeRng)
+    const transport = this.network.createTransport({ credentials })
+    const node = pastry(this.#init)({ transport, clock: this.clock, rng: nodeRng, logger: this.#logger, metrics: this.metrics })
+    const member: SimMember = { node, alive: true, ready: false, joinedAt: this.clock.now() }
+    this.members.set(node.localHandle.id.hex, member)
+    const boot = this.nearestReady(node.localHandle)
+    const joined = node.join(boot === undefined ? [] : [boot]).then(() => {
+      if (member.alive) {
+        member.ready = true
+        this.#sorted = undefined
+      }
+    })
+    return { member, joined }
+  }
+
+  /**
+   * The closest ready node in the network's latency model: how a joiner finds a nearby
+   * bootstrap (Pastry assumes one is known, e.g. by expanding-ring search).
+   */
+  nearestReady(h: NodeHandle): NodeHandle | undefined {
+    let best: NodeHandle | undefined
+    let bestLat = Infinity
+    for (const m of this.members.values()) {
+      if (!m.alive || !m.ready) continue
+      const lat = this.network.latency(h.address, m.node.localHandle.address)
+      if (lat < bestLat) {
+        bestLat = lat
+        best = m.node.localHandle
+      }
+    }
+    return best
+  }
+
+  /** Crashes a node: it vanishes from the network without notice. */
+  async crash(member: SimMember): Promise<void> {
+    member.alive = false
+    member.ready = false
+    this.#sorted = undefined
+    this.network.kill(member.node.localHandle.address)
+    await member.node.stop()
+  }
+
+  live(): SimMember[] {
+    return [...this.members.values()].filter((m) => m.alive)
+  }
+
+  liveReady(): SimMember[] {
+    return [...this.members.values()].filter((m) => m.alive && m.ready)
+  }
+
+  /** The live, ready node numerically closest to `key` (the correct root). */
+  rootOf(key: Id): SimMember | undefined {
+    if (this.#sorted === undefined) {
+      this.#sorted = this.liveReady()
+        .map((member) => ({ id: member.node.localHandle.id, member }))
+        .sort((a, b) => a.id.compare(b.id))
+    }
+    const s = this.#sorted
+    if (s.length === 0) return undefined
+    let lo = 0
+    let hi = s.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((s[mid] as { id: Id }).id.value < key.value) lo = mid + 1
+      else hi = mid
+    }
+    const a = s[lo % s.length] as { id: Id; member: SimMember }
+    const b = s[(lo - 1 + s.length) % s.length] as { id: Id; member: SimMember }
+    return key.isCloser(a.id, b.id) ? a.member : b.member
+  }
+
+  /** Builds a ring of `n` nodes, one join every `intervalMs`, and waits until all are ready. */
+  async build(n: number, intervalMs: number, onProgress?: (ready: number) => void): Promise<void> {
+    const joins: Array<Promise<void>> = []
+    let ready = 0
+    for (let i = 0; i < n; i++) {
+      const { joined } = this.add()
+      joins.push(joined.then(() => void ready++))
+      // The first node must be ready before anyone can join through it.
+      if (i === 0) await this.clock.runUntilTrue(() => ready === 1, 60_000)
+      else await this.clock.advance(intervalMs)
+      if (onProgress !== undefined && i % 1000 === 999) onProgress(ready)
+    }
+    const ok = await this.clock.runUntilTrue(() => ready === n, 600_000)
+    if (!ok) throw new Error(`only ${ready} of ${n} nodes became ready`)
+    await Promise.all(joins)
+  }
+
+  async stop(): Promise<void> {
+    for (const m of this.members.values()) if (m.alive) await m.node.stop()
+  }
+}
