@@ -16,10 +16,10 @@ export function createTestCa(rng: Rng, now: () => number = Date.now): TestCa {
   const keyPair = signingKeyPairFromSeed(rng.bytes(32))
   return {
     keyPair,
-    verifier: createCertificateVerifier(keyPair.publicKey, { now }),
+    verifier: createCertificateVerifier(keyPair.publicKey, { now: () => Math.floor(now()) }),
     issue(nodeRng, nodeId) {
       const nodeKeys = signingKeyPairFromSeed(nodeRng.bytes(32))
-      const issuedAt = now()
+      const issuedAt = Math.floor(now())
       const cert = issueNodeCertificate(
         keyPair,
         { publicKey: nodeKeys.publicKey, issuedAt, expiresAt: issuedAt + YEAR_MS, ...(nodeId === undefined ? {} : { nodeId }) },

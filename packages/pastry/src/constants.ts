@@ -29,8 +29,8 @@ export const JOIN_MAX_BACKOFF_MS = 60_000
 /** Rounds of leaf-set convergence during join before the joiner announces itself anyway. */
 export const JOIN_MAX_ROUNDS = 8
 
-/** Periodic routing-table maintenance: swap one row with a random entry of it. */
-export const ROW_EXCHANGE_INTERVAL_MS = 300_000
+/** Periodic routing-table maintenance: one row (round robin) from the nearest entry of it. */
+export const ROW_EXCHANGE_INTERVAL_MS = 60_000
 /** Periodic partition check: probe a remembered dead node or a bootstrap. */
 export const PARTITION_CHECK_INTERVAL_MS = 60_000
 /** Dead nodes remembered for partition healing. */

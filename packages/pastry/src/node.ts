@@ -97,6 +97,7 @@ export class PastryNode implements Overlay, Startable {
   #ready = false
   #seq = 0
   #probeRound = 0
+  #rowCursor = 0
   #readyWaiters: Array<() => void> = []
   readonly #m: Record<string, Counter>
   readonly metrics: Metrics
@@ -632,6 +633,8 @@ export class PastryNode implements Overlay, Startable {
     for (const w of waiters) w()
     // Tell the nodes in our routing table we exist, so they can take us into theirs.
     for (const e of this.table.entries()) if (!this.leafSet.has(e.handle.id)) this.#send(e.handle, 'announce', {})
+    // Second join phase (Pastry §2.4/§2.5): improve each row from the nearest node's copy of it.
+    for (let r = 0; r <= this.table.lastRow; r++) this.refineRow(r)
   }
 
   // ---------------------------------------------------------------- maintenance
@@ -670,13 +673,21 @@ export class PastryNode implements Overlay, Startable {
     }
   }
 
+  /**
+   * Periodic routing-table maintenance (Pastry §2.5): ask the nearest entry of one row, round
+   * robin, for its version of that row; candidates closer than our entries replace them (PNS).
+   */
   #exchangeRow(): void {
     const last = this.table.lastRow
     if (last < 0) return
-    const row = this.#rng.int(last + 1)
-    const entries = this.table.row(row)
-    if (entries.length === 0) return
-    this.#send(this.#rng.pick(entries).handle, 'rowRequest', { row })
+    this.refineRow(this.#rowCursor++ % (last + 1))
+  }
+
+  /** Asks the proximally nearest entry of `row` for its row. */
+  refineRow(row: number): void {
+    let best: { handle: NodeHandle; rtt: number } | undefined
+    for (const e of this.table.row(row)) if (best === undefined || e.rtt < best.rtt) best = e
+    if (best !== undefined) this.#send(best.handle, 'rowRequest', { row })
   }
 
   /**
