@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
-import { cryptoError } from './errors.js'
+import { cryptoError, expectBytes } from './errors.js'
 
 const encoder = new TextEncoder()
 const strictDecoder = new TextDecoder('utf-8', { fatal: true })
@@ -15,7 +15,7 @@ export function fromUtf8(bytes: Uint8Array): string {
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let n = 0
-  for (const p of parts) n += p.length
+  for (const p of parts) n += expectBytes(p, 'each part', 'EPOST_INVALID_ARGUMENT').length
   const out = new Uint8Array(n)
   let o = 0
   for (const p of parts) {
@@ -44,6 +44,7 @@ export function toUint8Array(buf: Buffer | Uint8Array): Uint8Array {
 
 /** Hex of bytes (for tests, logs and the bench). */
 export function toHex(bytes: Uint8Array): string {
+  expectBytes(bytes, 'the bytes to print', 'EPOST_INVALID_ARGUMENT')
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 
