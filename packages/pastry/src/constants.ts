@@ -13,7 +13,7 @@ export const FULL_LEAF_PROBE_EVERY = 3
 export const PROBE_RETRIES = 2
 /** Retransmission timeout bounds and start value, TCP style (srtt + 4 rttvar). */
 export const RTO_INITIAL_MS = 1_000
-export const RTO_MIN_MS = 100
+export const RTO_MIN_MS = 500
 export const RTO_MAX_MS = 5_000
 
 /** Hops a routed message may be re-sent to before it is dropped. */

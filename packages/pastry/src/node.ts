@@ -229,8 +229,12 @@ export class PastryNode implements Overlay, Startable {
     const self = this.localHandle
     if (key.equals(self.id)) return undefined
     if (this.leafSet.covers(key)) {
+      // Choosing the root: a merely suspected node stays a candidate (if it is slow rather than
+      // dead, handing its keys to a neighbour would give them two roots); only a dead verdict,
+      // or a failed attempt on this message, moves the root.
+      const candidate = (h: NodeHandle): boolean => exclude?.has(h.id.hex) !== true && this.liveness.status(h.id) !== 'dead'
       let best = self
-      for (const h of this.leafSet.members()) if (usable(h) && key.isCloser(h.id, best.id)) best = h
+      for (const h of this.leafSet.members()) if (candidate(h) && key.isCloser(h.id, best.id)) best = h
       return best === self ? undefined : best
     }
     const row = self.id.sharedPrefixLength(key, this.b)
@@ -321,16 +325,36 @@ export class PastryNode implements Overlay, Startable {
     if (p === undefined) return
     this.#pendingRoutes.delete(mid)
     p.timer.cancel()
-    this.liveness.suspect(p.hop)
-    void this.#check(p.hop, false, 'reroute')
-    p.tried.add(p.hop.id.hex)
+    const msg: HeldMessage = { key: p.key, source: p.source, hops: p.hops, app: p.app, payload: p.payload, from: this.localHandle, at: this.#clock.now() }
     if (p.attempts >= C.MAX_ROUTE_ATTEMPTS) {
       this.#m['dropped']?.inc()
       return
     }
+    // A silent intermediate hop is routed around at once: any other path reaches the same root.
+    // A silent root is not: delivering at the next-closest node while the root is merely slow
+    // would give the key two roots. Wait for the liveness check's verdict instead.
+    const isRoot = this.leafSet.covers(p.key) && this.nextHop(p.key, p.tried)?.id.equals(p.hop.id) === true
+    this.liveness.suspect(p.hop)
+    const check = this.#check(p.hop, false, 'reroute')
+    if (isRoot) {
+      void check.then((r) => {
+        if (!this.#lifecycle.running) return
+        if (r !== undefined) {
+          this.#forward(msg, p.hop, p.attempts + 1, p.tried)
+          return
+        }
+        p.tried.add(p.hop.id.hex)
+        this.#reroute(msg, p)
+      })
+      return
+    }
+    p.tried.add(p.hop.id.hex)
+    this.#reroute(msg, p)
+  }
+
+  #reroute(msg: HeldMessage, p: PendingRoute): void {
     this.#m['rerouted']?.inc()
     const next = this.nextHop(p.key, p.tried)
-    const msg: HeldMessage = { key: p.key, source: p.source, hops: p.hops, app: p.app, payload: p.payload, from: this.localHandle, at: this.#clock.now() }
     if (next === undefined) this.#deliverAsRoot(msg)
     else this.#forward(msg, next, p.attempts + 1, p.tried)
   }
