@@ -50,8 +50,8 @@ function tsx(script, scriptArgs) {
 }
 
 function test() {
-  step('typecheck (tsc -b)')
-  const tc = pnpm(['exec', 'tsc', '-b'])
+  step('typecheck (tsc -b, tests, bench)')
+  const tc = pnpm(['run', '--silent', 'typecheck'])
   step('vitest (all projects)')
   const report = join(root, '.vitest-report.json')
   rmSync(report, { force: true })
