@@ -1,1 +1,3 @@
-export {}
+export { memoryStore, MemoryBlockStore } from './memory-store.js'
+export type { MemoryStoreInit } from './memory-store.js'
+export { fullRing } from '../ring.js'
