@@ -190,6 +190,9 @@ export function blockStoreSuite(name: string, setup: BlockStoreSetup): void {
         const got = await store.get(k)
         expect(got?.length).toBe(1 << 20)
         expect(Buffer.compare(Buffer.from(got as Uint8Array), Buffer.from(v))).toBe(0)
+        ;(got as Uint8Array).fill(0)
+        const again = (await store.get(k)) as Uint8Array
+        expect(Buffer.compare(Buffer.from(again), Buffer.from(v))).toBe(0)
         expect(store.stats()).toMatchObject({ count: 1, bytes: 1 << 20 })
       })
 

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { setImmediate as nextMacrotask } from 'node:timers/promises'
 import { Id } from '@epost/core'
 import type { BlockEntry, BlockMeta, BlockStore, BlockStoreStats, KeyRange } from '@epost/core'
@@ -20,6 +21,12 @@ export interface LmdbStoreInit {
   /** Bytes of values the store may hold. @default Infinity */
   quotaBytes?: number
 }
+
+/**
+ * Directories an LMDB store of this process has open. A second store on the same directory
+ * would share LMDB's environment but keep its own accounting, so it is refused.
+ */
+const openPaths = new Set<string>()
 
 type Bytes = Database<Uint8Array, Uint8Array>
 /** lmdb-js write promises carry `flushed` (with `separateFlushed`): resolved once the commit is synced. */
@@ -198,7 +205,13 @@ export class LmdbBlockStore implements BlockStore {
       throw ioError(op, err, this.#path)
     } finally {
       this.#inflight.delete(run)
-      if (this.#dirty && this.#inflight.size === 0 && !this.#guard.closed) this.#recount()
+      if (this.#dirty && this.#inflight.size === 0 && !this.#guard.closed) {
+        try {
+          this.#recount()
+        } catch {
+          // still dirty: the next failed or settled write tries again; reads report their own errors
+        }
+      }
     }
   }
 
@@ -233,6 +246,20 @@ export class LmdbBlockStore implements BlockStore {
   }
 
   async #open(): Promise<void> {
+    const dir = resolve(this.#path)
+    if (openPaths.has(dir)) {
+      throw invalidArgument(`another lmdbStore of this process has ${dir} open: share that store, or give this one its own path`)
+    }
+    openPaths.add(dir)
+    try {
+      await this.#openEnv()
+    } catch (err) {
+      openPaths.delete(dir)
+      throw err
+    }
+  }
+
+  async #openEnv(): Promise<void> {
     await checkDataFile(this.#path)
     let env: RootDatabase | undefined
     try {
@@ -266,6 +293,8 @@ export class LmdbBlockStore implements BlockStore {
       await db.env.close()
     } catch (err) {
       throw ioError('close', err, this.#path)
+    } finally {
+      openPaths.delete(resolve(this.#path))
     }
   }
 }

@@ -109,11 +109,25 @@ describe('lmdbStore', () => {
   }
 
   it('keeps stores on two directories independent', async () => {
-    // Documented limit, not enforced: this test pins the supported case, two stores on two directories.
     const a = await opened(await dir())
     const b = await opened(await dir())
     await a.put(k(1n), new Uint8Array([1]))
     expect(await b.has(k(1n))).toBe(false)
+  })
+
+  it('refuses a second store on a directory this process has open, until the first stops', async () => {
+    const path = await dir()
+    const first = await opened(path)
+    const second = lmdbStore({ path: join(path, '.') })
+    cleanups.push(() => second.stop())
+    const err = await second.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(isEpostError(err, 'EPOST_INVALID_ARGUMENT')).toBe(true)
+    await first.stop()
+    const third = await opened(path)
+    expect(third.stats().count).toBe(0)
   })
 
   it('rejects a missing path when created', () => {
