@@ -7,6 +7,7 @@ const USAGE = `usage: pnpm sim <scenario> [options] [--json]
 
 scenarios:
   routing  --nodes N (1000) --lookups M (10000) --seed S (1) [--b 4] [--leaf-set 16]
+           [--join-interval-ms 20] [--settle-seconds 60]
            builds a ring by joins, routes M lookups to random keys, reports hops,
            correct-root fraction, route/direct latency ratio (rdp), table size, memory
   churn    --nodes N (1000) --minutes T (60) --session-minutes S (30) --lookups-per-second R (10) --seed S (1)
@@ -24,6 +25,8 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
       b: { type: 'string' },
       'leaf-set': { type: 'string' },
+      'join-interval-ms': { type: 'string' },
+      'settle-seconds': { type: 'string' },
       minutes: { type: 'string' },
       'session-minutes': { type: 'string' },
       'lookups-per-second': { type: 'string' },
@@ -46,7 +49,12 @@ async function main(): Promise<number> {
   let result: Record<string, unknown>
   switch (scenario) {
     case 'routing':
-      result = { ...(await routingScenario({ nodes: num('nodes', 1000), lookups: num('lookups', 10_000), seed: num('seed', 1), b: num('b', 4), leafSetSize: num('leaf-set', 16) }, stderrProgress)) }
+      result = {
+        ...(await routingScenario(
+          { nodes: num('nodes', 1000), lookups: num('lookups', 10_000), seed: num('seed', 1), b: num('b', 4), leafSetSize: num('leaf-set', 16), joinIntervalMs: num('join-interval-ms', 20), settleMs: num('settle-seconds', 60) * 1000 },
+          stderrProgress,
+        )),
+      }
       break
     case 'churn':
       result = {
