@@ -31,7 +31,17 @@ describe('LeafSet', () => {
     expect(ls.remove(Id.fromBigInt(1005n))).toBe(false)
   })
 
-  it('covers the whole ring while a side is short, then only its span', () => {
+  it('does not claim the whole ring when one side is short after a removal', () => {
+    const ls = new LeafSet(h(1000n), 4)
+    for (const v of [1010n, 1020n, 990n, 980n]) ls.add(h(v))
+    ls.remove(Id.fromBigInt(1020n))
+    expect(ls.knowsWholeRing).toBe(false)
+    expect(ls.covers(Id.fromBigInt(RING_SIZE / 2n))).toBe(false)
+    expect(ls.covers(Id.fromBigInt(1005n))).toBe(true)
+    expect(ls.covers(Id.fromBigInt(1011n))).toBe(false)
+  })
+
+  it('covers the whole ring while the ring is smaller than the leaf set, then only its span', () => {
     const ls = new LeafSet(h(1000n), 4)
     ls.add(h(1010n))
     expect(ls.knowsWholeRing).toBe(true)

@@ -62,16 +62,23 @@ export class LeafSet {
     return this.#cw.length + this.#ccw.length !== n
   }
 
-  /** True when a side is short: then (if the leaf set is consistent) this node knows the whole ring. */
+  /**
+   * True when the two sides meet (a node is on both, or both are short): the ring is smaller
+   * than the leaf set and this node knows all of it. One short side alone proves nothing: a
+   * member that just died leaves a gap until repair, and the node must not then claim the whole
+   * ring.
+   */
   get knowsWholeRing(): boolean {
-    return this.#cw.length < this.half || this.#ccw.length < this.half
+    if (this.#cw.length < this.half && this.#ccw.length < this.half) return true
+    for (const h of this.#cw) if (this.#ccw.some((o) => o.id.equals(h.id))) return true
+    return false
   }
 
   /** Is `key` within the arc the leaf set spans (from the farthest ccw to the farthest cw member)? */
   covers(key: Id): boolean {
     if (this.knowsWholeRing) return true
-    const lo = this.#ccw[this.#ccw.length - 1] as NodeHandle
-    const hi = this.#cw[this.#cw.length - 1] as NodeHandle
+    const lo = this.#ccw[this.#ccw.length - 1] ?? this.self
+    const hi = this.#cw[this.#cw.length - 1] ?? this.self
     return key.isBetween(lo.id, hi.id)
   }
 
