@@ -17,6 +17,11 @@ export const SIM_MAX_LATENCY_MS = 200
  */
 export const SIM_LATENCY_RESOLUTION_MS = 1
 
+/** Frame copies up to this size share slabs (see sim/frame-copy.ts); larger ones get their own memory. */
+export const SIM_SLAB_MAX_FRAME_BYTES = 1024
+/** Size of each slab small frame copies are carved from, in bytes. */
+export const SIM_SLAB_BYTES = 16 * 1024
+
 // ---- WebSocket ----------------------------------------------------------------------------
 
 /** Interface the WebSocket transport listens on. */
@@ -37,6 +42,8 @@ export const WS_HIGH_WATER_MARK_BYTES = 1024 * 1024
 export const WS_IDLE_TIMEOUT_MS = 300_000
 /** How long stop() waits for peers to acknowledge the close before cutting sockets, in ms. */
 export const WS_CLOSE_GRACE_MS = 1_000
+/** Mask outbound client frames as RFC 6455 requires (see WsTransportInit.maskFrames). */
+export const WS_MASK_FRAMES = true
 /** Size of each side's handshake nonce, in bytes. */
 export const WS_NONCE_BYTES = 32
 /** Largest handshake message, in bytes (certificates are a few hundred). */

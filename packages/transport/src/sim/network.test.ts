@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Rng, VirtualClock, isEpostError } from '@epost/core'
 import type { NodeHandle } from '@epost/core'
+import { SIM_SLAB_MAX_FRAME_BYTES } from '../constants.js'
 import { fakeCredentials, fakeVerifier } from '../test-support/fake-credentials.js'
 import { testSeed } from '../test-support/seed.js'
 import { SimNetwork, constantLatency, planeLatency } from './index.js'
@@ -168,11 +169,14 @@ describe('SimNetwork', () => {
   it('copies frames, so a sender reusing its buffer does not change what arrives', async () => {
     const x = await net(testSeed('copy'), 2)
     const [a, b] = [node(x, 0), node(x, 1)]
-    const buf = Uint8Array.of(42)
-    await a.send(b.localHandle, buf)
-    buf[0] = 7
+    const small = Uint8Array.of(42)
+    const large = new Uint8Array(SIM_SLAB_MAX_FRAME_BYTES + 1).fill(43)
+    await a.send(b.localHandle, small)
+    await a.send(b.localHandle, large)
+    small[0] = 7
+    large[0] = 7
     await x.clock.advance(500)
-    expect(x.inbox[1]?.map((r) => r[2])).toEqual([42])
+    expect(x.inbox[1]?.map((r) => r[2])).toEqual([42, 43])
   })
 
   it('enforces a per-transport maxFrameBytes', async () => {

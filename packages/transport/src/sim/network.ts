@@ -3,6 +3,7 @@ import type { CertificateVerifier, Logger, NodeCredentials, NodeHandle, Rng, Vir
 import { MAX_FRAME_BYTES, SIM_ADDRESS_PREFIX, SIM_LATENCY_RESOLUTION_MS } from '../constants.js'
 import { peerMismatch } from '../errors.js'
 import { DeliveryQueue } from './delivery-queue.js'
+import { FrameCopier } from './frame-copy.js'
 import { sphereLatency } from './latency.js'
 import type { LatencyModel, Point } from './latency.js'
 import { Partition } from './partition.js'
@@ -73,7 +74,7 @@ export class SimNetwork {
   readonly #jitterMs: number
   readonly #resolution: number
   readonly #verifier: CertificateVerifier | undefined
-  readonly #copy: boolean
+  readonly #copier: FrameCopier | undefined
   readonly #logger: Logger
   readonly #nodes = new Map<string, SimTransport>()
   readonly #queue: DeliveryQueue<SimTransport>
@@ -97,7 +98,7 @@ export class SimNetwork {
     this.#jitterMs = init.jitterMs ?? 0
     this.#resolution = init.latencyResolutionMs ?? SIM_LATENCY_RESOLUTION_MS
     this.#verifier = init.verifier
-    this.#copy = init.copyFrames ?? true
+    this.#copier = (init.copyFrames ?? true) ? new FrameCopier() : undefined
     this.#logger = (init.logger ?? silentLogger).forComponent('epost:transport:sim')
     this.#lossRate = checkRate(init.lossRate ?? 0)
     if (!(this.#jitterMs >= 0)) throw new EpostError('EPOST_INVALID_ARGUMENT', `jitterMs must be >= 0, got ${this.#jitterMs}`)
@@ -245,7 +246,7 @@ export class SimNetwork {
     }
     let ms = this.model.latencyMs(from.position, dst.position)
     if (this.#jitterMs > 0) ms += this.#jitterRng.next() * this.#jitterMs
-    this.#queue.push(this.clock.now() + this.#round(ms), from, dst, this.#copy ? data.slice() : data)
+    this.#queue.push(this.clock.now() + this.#round(ms), from, dst, this.#copier === undefined ? data : this.#copier.copy(data))
     return undefined
   }
 

@@ -14,6 +14,7 @@ import {
   WS_HOST,
   WS_IDLE_TIMEOUT_MS,
   WS_MAX_CONNS,
+  WS_MASK_FRAMES,
   WS_MAX_PENDING_HANDSHAKES,
   WS_PORT,
 } from '../constants.js'
@@ -55,6 +56,7 @@ export class WsTransport implements Transport {
   readonly #highWaterMarkBytes: number
   readonly #idleTimeoutMs: number
   readonly #closeGraceMs: number
+  readonly #maskFrames: boolean
   readonly #credentials: NodeCredentials
   readonly #clock: Clock
   readonly #logger: Logger
@@ -89,6 +91,7 @@ export class WsTransport implements Transport {
     this.#highWaterMarkBytes = positive(init.highWaterMarkBytes ?? WS_HIGH_WATER_MARK_BYTES, 'highWaterMarkBytes')
     this.#idleTimeoutMs = nonNegative(init.idleTimeoutMs ?? WS_IDLE_TIMEOUT_MS, 'idleTimeoutMs')
     this.#closeGraceMs = nonNegative(init.closeGraceMs ?? WS_CLOSE_GRACE_MS, 'closeGraceMs')
+    this.#maskFrames = init.maskFrames ?? WS_MASK_FRAMES
     this.#credentials = components.credentials
     this.#clock = components.clock ?? new RealClock()
     this.#logger = (components.logger ?? silentLogger).forComponent('epost:transport:ws')
@@ -271,7 +274,7 @@ export class WsTransport implements Transport {
     this.#m.dials.inc()
     let ws: WebSocket
     try {
-      ws = new WebSocket(to.address, { maxPayload: this.#maxPayload, perMessageDeflate: false, handshakeTimeout: this.#connectTimeoutMs })
+      ws = new WebSocket(to.address, { maxPayload: this.#maxPayload, perMessageDeflate: false, handshakeTimeout: this.#connectTimeoutMs, ...(this.#maskFrames ? {} : { generateMask: zeroMask }) })
     } catch (err) {
       this.#m.dialFailures.inc()
       throw unreachable(to.address, 'not a valid WebSocket address', err)
@@ -371,6 +374,11 @@ export class WsTransport implements Transport {
     const stale = [...this.#pool.connections()].filter((c) => c.idle && now - c.lastActivityMs >= this.#idleTimeoutMs)
     for (const c of stale) c.close(CLOSE.idle, 'idle')
   }
+}
+
+/** An all-zero masking key: ws then skips the XOR pass on both ends (see WsTransportInit.maskFrames). */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0)
 }
 
 function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
