@@ -9,7 +9,7 @@ import {
   issueNodeCertificate,
   verifyNodeCertificate,
 } from './node-certificate.js'
-import { generateSigningKeyPair, signingKeyPairFromSeed } from './sign.js'
+import { generateSigningKeyPair, sign, signingKeyPairFromSeed } from './sign.js'
 
 const ca = signingKeyPairFromSeed(new Uint8Array(32).fill(0xca))
 const nodeKey = signingKeyPairFromSeed(new Uint8Array(32).fill(0x01))
@@ -50,6 +50,16 @@ describe('node certificates', () => {
     expect(hex.slice(114, 130)).toBe((T0 + DAY).toString(16).padStart(16, '0'))
     // Ed25519 is deterministic, so the whole certificate is too.
     expect(toHex(encodeNodeCertificate(issue({ nodeId: cert.nodeId })))).toBe(hex)
+  })
+
+  it('the CA signs the domain tag and every field, and nothing else counts', () => {
+    const cert = issue()
+    const body = encodeNodeCertificate(cert).subarray(0, 65)
+    const withTag = (tag: string) => sign(ca.privateKey, new Uint8Array([...new TextEncoder().encode(tag), ...body]))
+    expect(toHex(cert.signature)).toBe(toHex(withTag('epost-node-cert-v1')))
+    for (const tag of ['', 'epost-user-cert-v1']) {
+      expectBad(() => verifyNodeCertificate(ca.publicKey, { ...cert, signature: withTag(tag) }, at(T0 + 1)))
+    }
   })
 
   it('lets the CA draw the node id: random with the CSPRNG, reproducible with a seeded Rng', () => {
