@@ -19,33 +19,27 @@ export interface RawPeer {
   readonly isClosed: boolean
 }
 
-function wrap(ws: WebSocket): RawPeer {
+interface RawPeerControl extends RawPeer {
+  /** While true, messages go to next(); afterwards to `received`. */
+  handshaking: boolean
+}
+
+function wrap(ws: WebSocket): RawPeerControl {
   const queue: Array<Uint8Array | string> = []
   const waiters: Array<(m: Uint8Array | string) => void> = []
-  let isClosed = false
   const received: Uint8Array[] = []
-  let handshaking = true
-  ws.on('message', (data: RawData, isBinary: boolean) => {
-    const m = isBinary ? new Uint8Array(data as Buffer) : (data as Buffer).toString()
-    if (!handshaking && m instanceof Uint8Array) {
-      received.push(m)
-      return
-    }
-    const w = waiters.shift()
-    if (w !== undefined) w(m)
-    else queue.push(m)
-  })
-  ws.on('error', () => {})
+  let isClosed = false
   const closed = new Promise<number>((resolve) =>
     ws.on('close', (code) => {
       isClosed = true
       resolve(code)
     }),
   )
-  return {
+  const peer: RawPeerControl = {
     ws,
     received,
     closed,
+    handshaking: true,
     get isClosed() {
       return isClosed
     },
@@ -54,22 +48,33 @@ function wrap(ws: WebSocket): RawPeer {
       if (m !== undefined) return Promise.resolve(m)
       return new Promise((resolve) => waiters.push(resolve))
     },
-    // Switches `received` on once the handshake is done (set by the helpers below).
-    set handshaking(v: boolean) {
-      handshaking = v
-    },
-  } as RawPeer & { handshaking: boolean }
+  }
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    const m = isBinary ? new Uint8Array(data as Buffer) : (data as Buffer).toString()
+    if (!peer.handshaking && m instanceof Uint8Array) {
+      received.push(m)
+      return
+    }
+    const w = waiters.shift()
+    if (w !== undefined) w(m)
+    else queue.push(m)
+  })
+  ws.on('error', () => {})
+  return peer
 }
 
-/** Opens a raw WebSocket to `address` without any handshake. */
-export async function rawConnect(address: string): Promise<RawPeer> {
+async function openSocket(address: string): Promise<WebSocket> {
   const ws = new WebSocket(address, { perMessageDeflate: false })
-  const peer = wrap(ws)
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve())
     ws.once('error', reject)
   })
-  return peer
+  return ws
+}
+
+/** Opens a raw WebSocket to `address` without any handshake. */
+export async function rawConnect(address: string): Promise<RawPeer> {
+  return wrap(await openSocket(address))
 }
 
 export interface RawIdentity {
@@ -84,7 +89,7 @@ export interface RawIdentity {
  * listener said 'ready', or with the peer closed if it refused us.
  */
 export async function rawDial(address: string, me: RawIdentity, expected: Id): Promise<RawPeer> {
-  const peer = (await rawConnect(address)) as RawPeer & { handshaking: boolean }
+  const peer = wrap(await openSocket(address))
   const hs = new DialerHandshake({ ...me, address: me.address ?? 'ws://127.0.0.1:9', randomBytes }, expected)
   peer.ws.send(hs.hello())
   const challenge = await Promise.race([peer.next(), peer.closed])
@@ -117,7 +122,7 @@ export async function rawListen(me: RawIdentity, options: { pauseAfterHandshake?
   const address = `ws://127.0.0.1:${port}`
   const peers: RawPeer[] = []
   wss.on('connection', (ws) => {
-    const peer = wrap(ws) as RawPeer & { handshaking: boolean }
+    const peer = wrap(ws)
     const hs = new ListenerHandshake({ ...me, address, randomBytes })
     void (async () => {
       try {

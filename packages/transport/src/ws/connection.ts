@@ -109,13 +109,14 @@ export class Connection {
     this.#ws.on('error', (err) => this.#onError(err))
     this.#ws.on('close', (code, reason) => this.#onClose(code, reason.toString()))
     if (dial !== undefined) {
-      this.#dialer = new DialerHandshake(o.identity, dial.expected)
+      const dialer = new DialerHandshake(o.identity, dial.expected)
+      this.#dialer = dialer
       this.#state = 'connecting'
       this.#ws.on('open', () => {
-        if (this.#state !== 'connecting') return
+        if (this.#state !== 'connecting' || this.#closing) return
         this.#state = 'challenge'
         this.#armHandshakeTimer()
-        this.#ws.send(this.#dialer?.hello() as Uint8Array)
+        this.#ws.send(dialer.hello())
       })
     } else {
       this.#listener = new ListenerHandshake(o.identity)
@@ -165,7 +166,7 @@ export class Connection {
       this.#ws.terminate()
       return
     }
-    this.#ws.close(code, reason)
+    this.#ws.close(code, closeReason(reason))
     this.#killTimer = this.#o.clock.setTimeout(() => this.#ws.terminate(), this.#o.closeGraceMs)
   }
 
@@ -321,6 +322,11 @@ function closeError(code: number, reason: string, address: string, state: State)
     default:
       return unreachable(address, state === 'connecting' ? 'the connection failed' : why)
   }
+}
+
+/** A close reason fits in 123 bytes of UTF-8: keep it ASCII and short. */
+function closeReason(reason: string): string {
+  return reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 120)
 }
 
 /** A message as a plain Uint8Array; copied if it shares memory with other data. */

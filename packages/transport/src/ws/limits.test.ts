@@ -163,7 +163,7 @@ describe('ws transport: reconnects and failures', () => {
     const gotB = inbox(b)
     await a.send(b.localHandle, Uint8Array.of(1))
     await until(() => gotB.length === 1, 'the first frame')
-    b.reject(a.localHandle.id, 'test')
+    b.reject(a.localHandle.id, 'malformed frame — «reason» '.repeat(20))
     await until(() => a.stats().openConnections === 0 && b.stats().openConnections === 0, 'the connection to close')
     expect(b.stats().peersRejected).toBe(1)
     await a.send(b.localHandle, Uint8Array.of(2))

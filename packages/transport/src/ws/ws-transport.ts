@@ -182,7 +182,7 @@ export class WsTransport implements Transport {
 
   reject(peer: Id, reason: string): void {
     this.#countRejected(peer, reason)
-    this.#pool.get(peer)?.close(CLOSE.rejected, `rejected: ${reason}`.slice(0, 120), undefined, true)
+    this.#pool.get(peer)?.close(CLOSE.rejected, `rejected: ${reason}`, undefined, true)
   }
 
   async send(to: NodeHandle, data: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> {
