@@ -657,8 +657,9 @@ export class PastryNode implements Overlay, Startable {
     for (const w of waiters) w()
     // Tell the nodes in our routing table we exist, so they can take us into theirs.
     for (const e of this.table.entries()) if (!this.leafSet.has(e.handle.id)) this.#send(e.handle, 'announce', {})
-    // Second join phase (Pastry §2.4/§2.5): improve each row from the nearest node's copy of it.
-    for (let r = 0; r <= this.table.lastRow; r++) this.refineRow(r)
+    // Second join phase (Pastry §2.4/§2.5): each entry's copy of its row offers candidates for
+    // ours; every candidate is probed once and the nearest per cell kept.
+    for (let r = 0; r <= this.table.lastRow; r++) for (const e of this.table.row(r)) this.#send(e.handle, 'rowRequest', { row: r })
   }
 
   // ---------------------------------------------------------------- maintenance
