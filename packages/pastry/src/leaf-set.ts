@@ -9,6 +9,9 @@ export class LeafSet {
   readonly half: number
   #cw: NodeHandle[] = []
   #ccw: NodeHandle[] = []
+  /** Ids of members (either side) and the distinct member list, rebuilt on change. */
+  #ids = new Set<string>()
+  #members: NodeHandle[] = []
 
   constructor(self: NodeHandle, size: number) {
     this.self = self
@@ -23,19 +26,29 @@ export class LeafSet {
     return this.#ccw
   }
 
-  /** Distinct members, clockwise side first. */
-  members(): NodeHandle[] {
-    const out = [...this.#cw]
-    for (const h of this.#ccw) if (!out.some((o) => o.id.equals(h.id))) out.push(h)
-    return out
+  /** Distinct members, clockwise side first. Do not modify the returned array. */
+  members(): readonly NodeHandle[] {
+    return this.#members
   }
 
   get size(): number {
-    return this.members().length
+    return this.#members.length
   }
 
   has(id: Id): boolean {
-    return this.#cw.some((h) => h.id.equals(id)) || this.#ccw.some((h) => h.id.equals(id))
+    return this.#ids.has(id.hex)
+  }
+
+  #changed(): void {
+    const out = [...this.#cw]
+    const ids = new Set(out.map((h) => h.id.hex))
+    for (const h of this.#ccw) {
+      if (ids.has(h.id.hex)) continue
+      ids.add(h.id.hex)
+      out.push(h)
+    }
+    this.#members = out
+    this.#ids = ids
   }
 
   /** Would `id` enter the leaf set (is it closer than a current member on some side, or is a side short)? */
@@ -51,6 +64,7 @@ export class LeafSet {
     const a = this.#insert(this.#cw, h, (x) => this.self.id.cwDistance(x))
     const b = this.#insert(this.#ccw, h, (x) => this.self.id.ccwDistance(x))
     if (!a && !b) return { added: false, evicted: [] }
+    this.#changed()
     const evicted = before.filter((o) => !this.has(o.id))
     return { added: true, evicted }
   }
@@ -59,7 +73,9 @@ export class LeafSet {
     const n = this.#cw.length + this.#ccw.length
     this.#cw = this.#cw.filter((h) => !h.id.equals(id))
     this.#ccw = this.#ccw.filter((h) => !h.id.equals(id))
-    return this.#cw.length + this.#ccw.length !== n
+    if (this.#cw.length + this.#ccw.length === n) return false
+    this.#changed()
+    return true
   }
 
   /**

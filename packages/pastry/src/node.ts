@@ -97,6 +97,7 @@ export class PastryNode implements Overlay, Startable {
   #ready = false
   #seq = 0
   #probeRound = 0
+  readonly #sent: Partial<Record<PastryMessageName, Counter>> = {}
   #rowCursor = 0
   #readyWaiters: Array<() => void> = []
   readonly #m: Record<string, Counter>
@@ -371,7 +372,9 @@ export class PastryNode implements Overlay, Startable {
       return
     }
     if (name !== 'route' && name !== 'routeAck' && name !== 'direct') this.#m['control']?.inc()
-    this.metrics.counter(`epost_pastry_sent_${name}_total`).inc()
+    let sent = this.#sent[name]
+    if (sent === undefined) this.#sent[name] = sent = this.metrics.counter(`epost_pastry_sent_${name}_total`)
+    sent.inc()
     this.#transport.send(to, bytes).catch((err: unknown) => {
       if (isEpostError(err, 'EPOST_TRANSPORT_PEER_MISMATCH')) {
         // The address does not belong to the id we were told: never use this handle.
@@ -554,18 +557,18 @@ export class PastryNode implements Overlay, Startable {
    */
   offer(candidates: readonly NodeHandle[]): void {
     for (const h of candidates) {
-      if (h.id.equals(this.localHandle.id)) continue
-      if (this.liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS)) continue
+      if (this.#probing.has(h.id.hex) || h.id.equals(this.localHandle.id)) continue
       const inLeaf = this.leafSet.has(h.id)
-      const wantsLeaf = this.leafSet.wants(h.id)
       const inTable = this.table.has(h.id)
+      if (inLeaf && inTable) continue
+      if (this.liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS)) continue
+      const wantsLeaf = this.leafSet.wants(h.id)
       const cell = this.table.cellOf(h.id)
       const occupant = cell === undefined ? undefined : this.table.get(cell.row, cell.col)
       const knownRtt = this.liveness.rtt(h.id)
       const wantsTable = !inTable && (occupant === undefined || knownRtt === undefined || knownRtt < occupant.rtt)
       if (!wantsLeaf && !wantsTable) continue
       if (inLeaf && !wantsTable) continue
-      if (this.#probing.has(h.id.hex)) continue
       void this.#check(h, wantsLeaf, 'candidate').then((r) => {
         if (r === undefined || !r.ready) return
         this.#admit(h, true)
