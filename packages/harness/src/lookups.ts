@@ -27,6 +27,7 @@ export class LookupTracker {
   readonly records: LookupRecord[] = []
   readonly #ring: SimRing
   readonly #endpoints = new Map<string, Endpoint>()
+  #outstanding = 0
 
   constructor(ring: SimRing) {
     this.#ring = ring
@@ -48,6 +49,7 @@ export class LookupTracker {
     const key = Id.random((n) => ring.rng.bytes(n))
     const i = this.records.length
     this.records.push({ key, source, sentAt: ring.clock.now(), deliveries: 0 })
+    this.#outstanding++
     const payload = new Uint8Array(4)
     new DataView(payload.buffer).setUint32(0, i)
     this.#endpoints.get(source.node.localHandle.id.hex)?.route(key, payload)
@@ -60,6 +62,7 @@ export class LookupTracker {
     if (r === undefined) return
     r.deliveries++
     if (r.deliveries > 1) return
+    this.#outstanding--
     const ring = this.#ring
     const root = ring.rootOf(r.key)
     r.deliveredAt = ring.clock.now()
@@ -69,8 +72,9 @@ export class LookupTracker {
     r.directMs = ring.network.latency(r.source.node.localHandle.address, member.node.localHandle.address)
   }
 
+  /** Lookups not yet delivered (kept as a count: simulations poll it at every instant). */
   get outstanding(): number {
-    return this.records.filter((r) => r.deliveries === 0).length
+    return this.#outstanding
   }
 
   summary(): { lookups: number; delivered: number; lost: number; wrongRoot: number; duplicates: number; avgHops: number; maxHops: number; hopHistogram: Record<string, number>; rdp: number } {
