@@ -583,12 +583,17 @@ export class PastryNode implements Overlay, Startable {
    */
   #admit(h: NodeHandle, greet: boolean): void {
     this.table.consider(h, this.liveness.rtt(h.id) ?? Infinity)
-    if (!this.leafSet.wants(h.id)) return
+    if (this.#admitToLeafSet(h) && greet && this.#ready) void this.hello(h)
+  }
+
+  /** Puts `h` in the leaf set if it belongs there, with update upcalls; true if it entered. */
+  #admitToLeafSet(h: NodeHandle): boolean {
+    if (!this.leafSet.wants(h.id)) return false
     const { added, evicted } = this.leafSet.add(h)
-    if (!added) return
+    if (!added) return false
     this.#notify(h, true)
     for (const e of evicted) this.#notify(e, false)
-    if (greet && this.#ready) void this.hello(h)
+    return true
   }
 
   /** Sends hello to `h`; resolves with its leaf set, or undefined if it did not answer in time. */
@@ -639,7 +644,13 @@ export class PastryNode implements Overlay, Startable {
         this.liveness.suspect(h)
         continue
       }
-      if (!r.ready) continue
+      // A node that is itself still joining is admitted only into the leaf set: it is a
+      // concurrent joiner next to us, and both must know each other before either is ready
+      // (our hello makes it take us in). It holds what it would be root for until it is ready.
+      if (!r.ready) {
+        this.#admitToLeafSet(h)
+        continue
+      }
       this.#admit(h, false)
       if (r.leafSet !== undefined) more.push(...r.leafSet)
     }
