@@ -117,6 +117,29 @@ describe('protocols', () => {
     expect(() => proto.decodeBytes(encodeFrame('other/1', 1, { nonce: 1 }))).toThrowError(expect.objectContaining({ code: 'EPOST_CODEC_UNKNOWN_TYPE' }))
   })
 
+  it('carries handle lists compactly and checks their shape', () => {
+    const p = defineProtocol('epost/test/2', { hs: { type: 1, schema: v.object({ hs: schema.handleList(3) }) } })
+    const a = { id: key, address: 'sim:1' }
+    const b = { id: Id.fromHex('ff'.repeat(16)), address: 'ws://127.0.0.1:1' }
+    const m = p.decodeBytes(p.encode('hs', { hs: schema.handlesToWire([a, b]) }))
+    expect(m.body.hs.map((h) => [h.id.hex, h.address])).toEqual([
+      [a.id.hex, a.address],
+      [b.id.hex, b.address],
+    ])
+    expect(p.decodeBytes(p.encode('hs', { hs: schema.handlesToWire([]) })).body.hs).toEqual([])
+    const bad: unknown[] = [
+      [new Uint8Array(15), ['x']],
+      [new Uint8Array(32), ['x']],
+      [new Uint8Array(16), ['']],
+      [new Uint8Array(64), ['a', 'b', 'c', 'd']],
+      [new Uint8Array(16), [7]],
+      'nope',
+    ]
+    for (const hs of bad) {
+      expect(() => p.decodeBytes(encodeFrame('epost/test/2', 1, { hs }))).toThrowError(expect.objectContaining({ code: 'EPOST_CODEC_SCHEMA' }))
+    }
+  })
+
   it('refuses a protocol whose message types collide', () => {
     expect(() => defineProtocol('x', { a: { type: 1, schema: v.null() }, b: { type: 1, schema: v.null() } })).toThrowError(
       expect.objectContaining({ code: 'EPOST_INVALID_ARGUMENT' }),

@@ -30,6 +30,36 @@ export const handle = v.pipe(
   v.transform(([i, address]): NodeHandle => ({ id: Id.fromBytes(i), address })),
 )
 
+/**
+ * A list of node handles in compact wire form: `[ids, addresses]`, the ids concatenated into one
+ * binary field (16 bytes each) and the addresses in order. Checked and converted in one pass,
+ * which matters: leaf sets and table rows travel in most control messages.
+ */
+export function handleList(max: number) {
+  return v.pipe(
+    v.tuple([binary, v.array(v.string())]),
+    v.check(([ids, addrs]) => ids.length === addrs.length * ID_BYTES && addrs.length <= max, `expected at most ${max} handles of ${ID_BYTES}-byte ids`),
+    v.check(([, addrs]) => addrs.every((a) => a.length > 0 && a.length <= MAX_ADDRESS_LENGTH), `addresses are 1..${MAX_ADDRESS_LENGTH} characters`),
+    v.transform(([ids, addrs]): NodeHandle[] => {
+      const out = new Array<NodeHandle>(addrs.length)
+      for (let i = 0; i < addrs.length; i++) out[i] = { id: Id.fromBytes(ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES)), address: addrs[i] as string }
+      return out
+    }),
+  )
+}
+
+/** The wire form of a handle list (see handleList). */
+export function handlesToWire(handles: readonly NodeHandle[]): [Uint8Array, string[]] {
+  const ids = new Uint8Array(handles.length * ID_BYTES)
+  const addrs = new Array<string>(handles.length)
+  for (let i = 0; i < handles.length; i++) {
+    const h = handles[i] as NodeHandle
+    ids.set(h.id.bytes, i * ID_BYTES)
+    addrs[i] = h.address
+  }
+  return [ids, addrs]
+}
+
 /** A non-negative safe integer. */
 export const uint = v.pipe(v.number(), v.integer(), v.minValue(0))
 

@@ -12,8 +12,6 @@ const HEX_RE = /^[0-9a-f]{32}$/
  * A 128-bit position on the Pastry ring, immutable. Kept as a lowercase hex string (cheap prefix
  * and equality tests, usable as a map key) and a bigint (ring arithmetic).
  */
-const BYTE_HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
-
 export class Id {
   readonly hex: string
   #value: bigint | undefined
@@ -46,8 +44,7 @@ export class Id {
     if (bytes.length < ID_BYTES) {
       throw new EpostError('EPOST_INVALID_ARGUMENT', `an id needs ${ID_BYTES} bytes, got ${bytes.length}`)
     }
-    let hex = ''
-    for (let i = 0; i < ID_BYTES; i++) hex += BYTE_HEX[bytes[i] as number] as string
+    const hex = Buffer.from(bytes.buffer, bytes.byteOffset, ID_BYTES).toString('hex')
     return new Id(hex, undefined)
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Id, handleToWire } from '@epost/core'
-import { encodeFrame } from '@epost/codec'
+import { encodeFrame, schema } from '@epost/codec'
 import { pastryProtocol } from '@epost/pastry'
 import { SimRing } from './sim-ring.js'
 import { LookupTracker } from './lookups.js'
@@ -79,10 +79,10 @@ describe(`Pastry in the simulator (seed ${SEED})`, () => {
     await attacker.send(to, encodeFrame('epost/pastry/1', 99, {}))
     await attacker.send(to, encodeFrame('epost/pastry/1', 4, { nonce: 'x' }))
     // A join request on behalf of another node: refused.
-    await attacker.send(to, pastryProtocol.encode('joinRequest', { joiner: handleToWire(other.node.localHandle), rows: [] }))
+    await attacker.send(to, pastryProtocol.encode('joinRequest', { joiner: handleToWire(other.node.localHandle), rows: schema.handlesToWire([]) }))
     // A row "reply" naming an id that is not the one certified at that address: never admitted.
     const fake = Id.random((n) => ring.rng.bytes(n))
-    await attacker.send(to, pastryProtocol.encode('rowReply', { row: 0, entries: [[fake.bytes, other.node.localHandle.address]] }))
+    await attacker.send(to, pastryProtocol.encode('rowReply', { row: 0, entries: schema.handlesToWire([{ id: fake, address: other.node.localHandle.address }]) }))
     await ring.clock.advance(30_000)
     const snap = ring.metrics.snapshot()
     expect(snap['epost_pastry_malformed_total']).toBe(3)

@@ -10,7 +10,8 @@ const { v } = schema
 /** The join request rides the ordinary route machinery under this protocol id. */
 export const JOIN_PROTOCOL = 'epost/pastry/join/1'
 
-const joinPayload = v.object({ joiner: schema.handle, rows: schema.list(schema.handle, 512) })
+const MAX_JOIN_ROWS = 512
+const joinPayload = v.object({ joiner: schema.handle, rows: schema.handleList(MAX_JOIN_ROWS) })
 
 /**
  * Join (Pastry §2.4 with FreePastry's consistent join): the request is routed to the joiner's
@@ -40,10 +41,9 @@ export class JoinApp implements Application {
     // (Pastry §2.4: row i from the i-th node on the path), and near the joiner in the network
     // because each hop picked a proximally close next hop.
     const row = node.localHandle.id.sharedPrefixLength(p.joiner.id, node.b)
-    const rows = p.rows.map(handleToWire)
-    rows.push(handleToWire(node.localHandle))
-    if (row < node.table.rows) for (const e of node.table.row(row)) rows.push(handleToWire(e.handle))
-    ctx.payload = pack({ joiner: handleToWire(p.joiner), rows: rows.slice(0, 512) })
+    const rows = [...p.rows, node.localHandle]
+    if (row < node.table.rows) for (const e of node.table.row(row)) rows.push(e.handle)
+    ctx.payload = pack({ joiner: handleToWire(p.joiner), rows: schema.handlesToWire(rows.slice(0, MAX_JOIN_ROWS)) })
     return true
   }
 
@@ -54,8 +54,8 @@ export class JoinApp implements Application {
     if (p.joiner.id.equals(node.localHandle.id)) return
     node.sendControl(p.joiner, 'joinReply', {
       root: handleToWire(node.localHandle),
-      leafSet: node.leafSet.members().map(handleToWire),
-      rows: p.rows.map(handleToWire).slice(0, 4 * C.LEAF_SET_SIZE + 64),
+      leafSet: schema.handlesToWire(node.leafSet.members()),
+      rows: schema.handlesToWire(p.rows.slice(0, 4 * C.LEAF_SET_SIZE + 64)),
     })
   }
 
@@ -78,7 +78,7 @@ export class JoinApp implements Application {
       return
     }
     if (!node.ready) return
-    node.route(body.joiner.id, JOIN_PROTOCOL, pack({ joiner: handleToWire(from), rows: [] }))
+    node.route(body.joiner.id, JOIN_PROTOCOL, pack({ joiner: handleToWire(from), rows: schema.handlesToWire([]) }))
   }
 
   onJoinReply(_from: NodeHandle, body: MessageBody<'joinReply'>): void {
@@ -138,7 +138,7 @@ export class JoinApp implements Application {
       const timer = node.clock.setTimeout(() => finish(undefined), timeoutMs)
       signal?.addEventListener('abort', onAbort, { once: true })
       this.#waiting = finish
-      node.sendControl(boot, 'joinRequest', { joiner: handleToWire(node.localHandle), rows: [] }, () => finish(undefined))
+      node.sendControl(boot, 'joinRequest', { joiner: handleToWire(node.localHandle), rows: schema.handlesToWire([]) }, () => finish(undefined))
     })
   }
 

@@ -2,14 +2,14 @@ import { defineProtocol, schema } from '@epost/codec'
 import type { Decoded } from '@epost/codec'
 import { LEAF_SET_SIZE, MAX_PAYLOAD_BYTES } from './constants.js'
 
-const { v, id, handle, uint, list, bytes } = schema
+const { v, id, handle, uint, bytes, handleList } = schema
 
 /** Pastry's own protocol id on the wire. Applications ride inside `route` and `direct`. */
 export const PASTRY_PROTOCOL = 'epost/pastry/1'
 
 const MAX_HANDLES = 4 * LEAF_SET_SIZE + 64
 const appId = v.pipe(v.string(), v.minLength(1), v.maxLength(64))
-const handles = list(handle, MAX_HANDLES)
+const handles = handleList(MAX_HANDLES)
 
 export const pastryProtocol = defineProtocol(PASTRY_PROTOCOL, {
   /** A message on its way to the root of `key`. `mid` names this hop for the ack. */

@@ -1,4 +1,5 @@
 import { EpostError, Lifecycle, abortError, createMetrics, handleToWire, silentLogger } from '@epost/core'
+import { schema } from '@epost/codec'
 import type { Application, Clock, Counter, Endpoint, Id, Logger, Metrics, NodeHandle, Overlay, Rng, Startable, Timer, Transport } from '@epost/core'
 import { isEpostError } from '@epost/core'
 import * as C from './constants.js'
@@ -453,14 +454,14 @@ export class PastryNode implements Overlay, Startable {
       else if (!this.table.has(from.id)) this.offer([from])
     },
     rowRequest: (from, b) => {
-      const entries = b.row < this.table.rows ? this.table.row(b.row).map((e) => handleToWire(e.handle)) : []
+      const entries = schema.handlesToWire(b.row < this.table.rows ? this.table.row(b.row).map((e) => e.handle) : [])
       this.#send(from, 'rowReply', { row: b.row, entries })
     },
     rowReply: (_from, b) => this.offer(b.entries),
   }
 
-  #wireLeafSet(): Array<[Uint8Array, string]> {
-    return this.leafSet.members().map(handleToWire)
+  #wireLeafSet(): [Uint8Array, string[]] {
+    return schema.handlesToWire(this.leafSet.members())
   }
 
   // ---------------------------------------------------------------- probing & membership
@@ -744,7 +745,7 @@ export class PastryNode implements Overlay, Startable {
       if (r === undefined || !r.ready) return
       this.liveness.heard(h)
       this.offer([h, ...(r.leafSet ?? [])])
-      this.sendControl(h, 'joinRequest', { joiner: handleToWire(this.localHandle), rows: [] })
+      this.sendControl(h, 'joinRequest', { joiner: handleToWire(this.localHandle), rows: schema.handlesToWire([]) })
     })
   }
 
