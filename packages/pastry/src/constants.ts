@@ -13,7 +13,7 @@ export const FULL_LEAF_PROBE_EVERY = 3
 export const PROBE_RETRIES = 2
 /** Retransmission timeout bounds and start value, TCP style (srtt + 4 rttvar). */
 export const RTO_INITIAL_MS = 1_000
-export const RTO_MIN_MS = 500
+export const RTO_MIN_MS = 200
 export const RTO_MAX_MS = 5_000
 
 /** Hops a routed message may be re-sent to before it is dropped. */
@@ -29,6 +29,8 @@ export const JOIN_MAX_BACKOFF_MS = 60_000
 /** Rounds of leaf-set convergence during join before the joiner announces itself anyway. */
 export const JOIN_MAX_ROUNDS = 8
 
+/** Routing-table entries not heard from for this long are probed (dead entries cost reroutes). */
+export const TABLE_PROBE_INTERVAL_MS = 60_000
 /** Periodic routing-table maintenance: one row (round robin) from the nearest entry of it. */
 export const ROW_EXCHANGE_INTERVAL_MS = 60_000
 /** Periodic partition check: probe a remembered dead node or a bootstrap. */

@@ -75,6 +75,11 @@ export class Liveness {
     return p !== undefined && p.status === 'dead' && this.#clock.now() - p.deadAt < ms
   }
 
+  /** When a frame last came from `id` (-Infinity if never). */
+  lastHeard(id: Id): number {
+    return this.#peers.get(id.hex)?.lastHeard ?? -Infinity
+  }
+
   rtt(id: Id): number | undefined {
     return this.#peers.get(id.hex)?.srtt
   }

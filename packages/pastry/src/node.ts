@@ -691,6 +691,7 @@ export class PastryNode implements Overlay, Startable {
     }
     every(this.#opts.leafProbeIntervalMs, () => this.#probeLeafSet())
     every(this.#opts.rowExchangeIntervalMs, () => this.#exchangeRow())
+    every(C.TABLE_PROBE_INTERVAL_MS, () => this.#probeTable())
     every(this.#opts.partitionCheckIntervalMs, () => this.#checkPartition())
     every(C.HOLD_TIMEOUT_MS, () => this.#releaseStaleHeld())
     // Timers accumulate only as handles; drop the fired ones now and then.
@@ -710,6 +711,19 @@ export class PastryNode implements Overlay, Startable {
       void this.#check(h, neighbours.has(h.id.hex), 'leafset').then((r) => {
         if (r?.leafSet !== undefined) this.offer(r.leafSet)
       })
+    }
+  }
+
+  /**
+   * Routing-table entries are checked on use (a silent hop is suspected and probed), and every
+   * minute those not heard from in that time are probed, so that crashed entries are replaced
+   * before messages have to be rerouted around them. Traffic counts as a sign of life.
+   */
+  #probeTable(): void {
+    const stale = this.#clock.now() - C.TABLE_PROBE_INTERVAL_MS
+    for (const e of this.table.entries()) {
+      if (this.leafSet.has(e.handle.id) || this.liveness.lastHeard(e.handle.id) > stale) continue
+      void this.#check(e.handle, false, 'table')
     }
   }
 

@@ -91,6 +91,12 @@ export async function churnScenario(o: ChurnOptions, progress: Progress): Promis
   const control = (ring.metrics.snapshot()['epost_pastry_control_sent_total'] ?? 0) - control0
   await ring.clock.runUntilTrue(() => tracker.outstanding === 0, 120_000)
   const s = tracker.summary()
+  if (process.env['EPOST_SIM_DEBUG'] !== undefined) {
+    const snap = ring.metrics.snapshot()
+    progress(JSON.stringify(Object.fromEntries(Object.entries(snap).filter(([k]) => /route|held|dead/.test(k)))))
+    const lostRecs = tracker.records.filter((r) => r.deliveries === 0)
+    for (const r of lostRecs.slice(0, 10)) progress(`lost: sent ${r.sentAt.toFixed(0)} source alive ${r.source.alive} key ${r.key.short()}`)
+  }
   await ring.stop()
   const avgLive = liveSum / Math.max(1, samples)
   return {
