@@ -77,7 +77,7 @@ export class LookupTracker {
     return this.#outstanding
   }
 
-  summary(): { lookups: number; delivered: number; lost: number; wrongRoot: number; duplicates: number; avgHops: number; maxHops: number; hopHistogram: Record<string, number>; rdp: number } {
+  summary(): { lookups: number; delivered: number; lost: number; lostSourceCrashed: number; wrongRoot: number; duplicates: number; avgHops: number; maxHops: number; hopHistogram: Record<string, number>; rdp: number } {
     let delivered = 0
     let wrong = 0
     let dups = 0
@@ -86,8 +86,12 @@ export class LookupTracker {
     const hist: Record<string, number> = {}
     let rdpSum = 0
     let rdpN = 0
+    let lostSourceCrashed = 0
     for (const r of this.records) {
-      if (r.deliveries === 0) continue
+      if (r.deliveries === 0) {
+        if (!r.source.alive) lostSourceCrashed++
+        continue
+      }
       delivered++
       dups += r.deliveries - 1
       if (r.correct !== true) wrong++
@@ -104,6 +108,7 @@ export class LookupTracker {
       lookups: this.records.length,
       delivered,
       lost: this.records.length - delivered,
+      lostSourceCrashed,
       wrongRoot: wrong,
       duplicates: dups,
       avgHops: delivered === 0 ? 0 : hopSum / delivered,

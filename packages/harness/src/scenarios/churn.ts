@@ -23,9 +23,13 @@ export interface ChurnResult {
   lookups: number
   delivered: number
   lost: number
+  /** Of the lost, those whose source crashed before the lookup was delivered. */
+  lostSourceCrashed: number
   wrongRoot: number
   duplicates: number
   lossRate: number
+  /** Loss among lookups whose source stayed up: what the overlay itself lost. */
+  lossRateLiveSources: number
   wrongRootRate: number
   avgHops: number
   rdp: number
@@ -108,9 +112,11 @@ export async function churnScenario(o: ChurnOptions, progress: Progress): Promis
     lookups: s.lookups,
     delivered: s.delivered,
     lost: s.lost,
+    lostSourceCrashed: s.lostSourceCrashed,
     wrongRoot: s.wrongRoot,
     duplicates: s.duplicates,
     lossRate: s.lookups === 0 ? 0 : s.lost / s.lookups,
+    lossRateLiveSources: s.lookups === 0 ? 0 : (s.lost - s.lostSourceCrashed) / s.lookups,
     wrongRootRate: s.lookups === 0 ? 0 : s.wrongRoot / s.lookups,
     avgHops: round(s.avgHops, 3),
     rdp: round(s.rdp, 3),
