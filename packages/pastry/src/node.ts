@@ -10,6 +10,7 @@ import type { MessageBody, PastryMessage, PastryMessageName } from './messages.j
 import { RoutingTable } from './routing-table.js'
 import { createEndpoint } from './endpoint.js'
 import { JoinApp, JOIN_PROTOCOL } from './join.js'
+import { Maintenance } from './maintenance.js'
 
 export interface PastryInit {
   /** Bits per digit. @default DIGIT_BITS (4) */
@@ -92,14 +93,17 @@ export class PastryNode implements Overlay, Startable {
   readonly #probing = new Map<string, Promise<MessageBody<'probeReply'> | undefined>>()
   readonly #pendingHellos = new Map<number, (leafSet: NodeHandle[]) => void>()
   readonly #held: HeldMessage[] = []
-  readonly #timers: Timer[] = []
+  readonly #maintenance: Maintenance
   readonly #join: JoinApp
   readonly #bootstraps: NodeHandle[] = []
+
+  /** The bootstrap nodes this node joined through (partition checks go back to them). */
+  get bootstraps(): readonly NodeHandle[] {
+    return this.#bootstraps
+  }
   #ready = false
   #seq = 0
-  #probeRound = 0
   readonly #sent: Partial<Record<PastryMessageName, Counter>> = {}
-  #rowCursor = 0
   #readyWaiters: Array<() => void> = []
   readonly #m: Record<string, Counter>
   readonly metrics: Metrics
@@ -137,6 +141,7 @@ export class PastryNode implements Overlay, Startable {
       deaths: counter('peer_dead'),
       held: counter('held'),
     }
+    this.#maintenance = new Maintenance(this, this.#clock, this.#rng, this.#opts)
     this.#join = new JoinApp(this)
     this.#apps.set(JOIN_PROTOCOL, this.#join)
     this.#lifecycle = new Lifecycle(
@@ -145,7 +150,7 @@ export class PastryNode implements Overlay, Startable {
         await this.#transport.start()
       },
       async () => {
-        for (const t of this.#timers) t.cancel()
+        this.#maintenance.stop()
         for (const p of this.#pendingRoutes.values()) p.timer.cancel()
         for (const p of this.#pendingProbes.values()) {
           p.timer.cancel()
@@ -203,7 +208,7 @@ export class PastryNode implements Overlay, Startable {
     } else {
       await this.#join.run(this.#bootstraps, options.signal)
     }
-    this.#startMaintenance()
+    this.#maintenance.start()
   }
 
   /** Resolves once the node is ready. */
@@ -337,7 +342,7 @@ export class PastryNode implements Overlay, Startable {
     // would give the key two roots. Wait for the liveness check's verdict instead.
     const isRoot = this.leafSet.covers(p.key) && this.nextHop(p.key, p.tried)?.id.equals(p.hop.id) === true
     this.liveness.suspect(p.hop)
-    const check = this.#check(p.hop, false, 'reroute')
+    const check = this.check(p.hop, false, 'reroute')
     if (isRoot) {
       void check.then((r) => {
         if (!this.#lifecycle.running) return
@@ -500,7 +505,10 @@ export class PastryNode implements Overlay, Startable {
    * Is `h` alive? Probes with retries (the first silence marks it suspected); after
    * probeRetries more silences it is declared dead and removed. Concurrent checks share one run.
    */
-  #check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<MessageBody<'probeReply'> | undefined> {
+  /**
+   * @internal for Maintenance.
+   */
+  check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<MessageBody<'probeReply'> | undefined> {
     const running = this.#probing.get(h.id.hex)
     if (running !== undefined) return running
     const run = (async () => {
@@ -540,7 +548,7 @@ export class PastryNode implements Overlay, Startable {
       // Refill from the farthest live member on that side (its leaf set extends ours).
       const side = onCw ? this.leafSet.cw : this.leafSet.ccw
       const far = side[side.length - 1] ?? this.leafSet.members()[0]
-      if (far !== undefined) void this.#check(far, true, 'repair').then((r) => r?.leafSet !== undefined && this.offer(r.leafSet))
+      if (far !== undefined) void this.check(far, true, 'repair').then((r) => r?.leafSet !== undefined && this.offer(r.leafSet))
     }
   }
 
@@ -570,7 +578,7 @@ export class PastryNode implements Overlay, Startable {
       const wantsTable = !inTable && (occupant === undefined || knownRtt === undefined || knownRtt < occupant.rtt)
       if (!wantsLeaf && !wantsTable) continue
       if (inLeaf && !wantsTable) continue
-      void this.#check(h, wantsLeaf, 'candidate').then((r) => {
+      void this.check(h, wantsLeaf, 'candidate').then((r) => {
         if (r === undefined || !r.ready) return
         this.#admit(h, true)
         if (r.leafSet !== undefined && wantsLeaf) this.offer(r.leafSet)
@@ -677,93 +685,10 @@ export class PastryNode implements Overlay, Startable {
     for (let r = 0; r <= this.table.lastRow; r++) for (const e of this.table.row(r)) this.#send(e.handle, 'rowRequest', { row: r })
   }
 
-  // ---------------------------------------------------------------- maintenance
+  // ---------------------------------------------------------------- held messages
 
-  #startMaintenance(): void {
-    const jitter = (ms: number): number => ms * (0.9 + 0.2 * this.#rng.next())
-    const every = (ms: number, fn: () => void): void => {
-      const tick = (): void => {
-        if (!this.#lifecycle.running) return
-        fn()
-        this.#timers.push(this.#clock.setTimeout(tick, jitter(ms)))
-      }
-      this.#timers.push(this.#clock.setTimeout(tick, jitter(ms)))
-    }
-    every(this.#opts.leafProbeIntervalMs, () => this.#probeLeafSet())
-    every(this.#opts.rowExchangeIntervalMs, () => this.#exchangeRow())
-    every(C.TABLE_PROBE_INTERVAL_MS, () => this.#probeTable())
-    every(this.#opts.partitionCheckIntervalMs, () => this.#checkPartition())
-    every(C.HOLD_TIMEOUT_MS, () => this.#releaseStaleHeld())
-    // Timers accumulate only as handles; drop the fired ones now and then.
-    every(this.#opts.leafProbeIntervalMs * 10, () => this.#timers.splice(0, Math.max(0, this.#timers.length - 8)))
-  }
-
-  /**
-   * Probes every leaf-set member; only the immediate neighbours are asked for their leaf sets
-   * (FreePastry's periodic leaf-set protocol), which is enough to learn of joins and failures
-   * on both sides and keeps the bytes per probe small.
-   */
-  #probeLeafSet(): void {
-    const neighbours = new Set([this.leafSet.cw[0]?.id.hex, this.leafSet.ccw[0]?.id.hex])
-    const all = this.#probeRound++ % C.FULL_LEAF_PROBE_EVERY === 0
-    for (const h of this.leafSet.members()) {
-      if (!all && !neighbours.has(h.id.hex)) continue
-      void this.#check(h, neighbours.has(h.id.hex), 'leafset').then((r) => {
-        if (r?.leafSet !== undefined) this.offer(r.leafSet)
-      })
-    }
-  }
-
-  /**
-   * Routing-table entries are checked on use (a silent hop is suspected and probed), and every
-   * minute those not heard from in that time are probed, so that crashed entries are replaced
-   * before messages have to be rerouted around them. Traffic counts as a sign of life.
-   */
-  #probeTable(): void {
-    const stale = this.#clock.now() - C.TABLE_PROBE_INTERVAL_MS
-    for (const e of this.table.entries()) {
-      if (this.leafSet.has(e.handle.id) || this.liveness.lastHeard(e.handle.id) > stale) continue
-      void this.#check(e.handle, false, 'table')
-    }
-  }
-
-  /**
-   * Periodic routing-table maintenance (Pastry §2.5): ask the nearest entry of one row, round
-   * robin, for its version of that row; candidates closer than our entries replace them (PNS).
-   */
-  #exchangeRow(): void {
-    const last = this.table.lastRow
-    if (last < 0) return
-    this.refineRow(this.#rowCursor++ % (last + 1))
-  }
-
-  /** Asks the proximally nearest entry of `row` for its row. */
-  refineRow(row: number): void {
-    let best: { handle: NodeHandle; rtt: number } | undefined
-    for (const e of this.table.row(row)) if (best === undefined || e.rtt < best.rtt) best = e
-    if (best !== undefined) this.#send(best.handle, 'rowRequest', { row })
-  }
-
-  /**
-   * Partition healing (FreePastry's PartitionHandler): probe a node we declared dead, or a
-   * bootstrap we no longer know; if it answers, it is on the other side of a healed partition,
-   * and a join request through it for our own id brings back the nodes nearest to us there.
-   */
-  #checkPartition(): void {
-    if (!this.#ready) return
-    const known = (h: NodeHandle): boolean => this.leafSet.has(h.id) || this.table.has(h.id)
-    const candidates = [...this.liveness.dead(C.MAX_REMEMBERED_DEAD), ...this.#bootstraps.filter((h) => !known(h))]
-    if (candidates.length === 0) return
-    const h = this.#rng.pick(candidates)
-    void this.probe(h, true).then((r) => {
-      if (r === undefined || !r.ready) return
-      this.liveness.heard(h)
-      this.offer([h, ...(r.leafSet ?? [])])
-      this.sendControl(h, 'joinRequest', { joiner: handleToWire(this.localHandle), rows: schema.handlesToWire([]) })
-    })
-  }
-
-  #releaseStaleHeld(): void {
+  /** A node still not ready after HOLD_TIMEOUT_MS hands what it holds to its closest ready neighbour. */
+  releaseStaleHeld(): void {
     if (this.#ready || this.#held.length === 0) return
     const now = this.#clock.now()
     const stale = this.#held.filter((m) => now - m.at >= C.HOLD_TIMEOUT_MS)

@@ -1,0 +1,156 @@
+import { handleToWire } from '@epost/core'
+import type { Clock, NodeHandle, Rng, Timer } from '@epost/core'
+import { schema } from '@epost/codec'
+import * as C from './constants.js'
+import type { LeafSet } from './leaf-set.js'
+import type { Liveness } from './liveness.js'
+import type { MessageBody, PastryMessageName } from './messages.js'
+import type { RoutingTable } from './routing-table.js'
+
+/** What the periodic tasks need of their node. */
+export interface MaintenanceHost {
+  readonly localHandle: NodeHandle
+  readonly leafSet: LeafSet
+  readonly table: RoutingTable
+  readonly liveness: Liveness
+  readonly ready: boolean
+  readonly bootstraps: readonly NodeHandle[]
+  /** Liveness check with retries; declares the node dead if it stays silent. */
+  check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<MessageBody<'probeReply'> | undefined>
+  probe(h: NodeHandle, wantLeafSet: boolean): Promise<MessageBody<'probeReply'> | undefined>
+  offer(candidates: readonly NodeHandle[]): void
+  sendControl<N extends PastryMessageName>(to: NodeHandle, name: N, body: unknown): void
+  /** Hands messages held too long by a node that is still not ready to a ready neighbour. */
+  releaseStaleHeld(): void
+}
+
+export interface MaintenanceIntervals {
+  leafProbeIntervalMs: number
+  rowExchangeIntervalMs: number
+  partitionCheckIntervalMs: number
+}
+
+/**
+ * The periodic work that keeps a node's state true while nodes come and go: leaf-set probing
+ * (with leaf-set exchange with the immediate neighbours), routing-table probing and row
+ * exchange (PNS), partition healing, and the release of stale held messages. One timer per task,
+ * each period jittered by ±10 %.
+ */
+export class Maintenance {
+  readonly #host: MaintenanceHost
+  readonly #clock: Clock
+  readonly #rng: Rng
+  readonly #intervals: MaintenanceIntervals
+  readonly #timers = new Map<string, Timer>()
+  #running = false
+  #probeRound = 0
+  #rowCursor = 0
+
+  constructor(host: MaintenanceHost, clock: Clock, rng: Rng, intervals: MaintenanceIntervals) {
+    this.#host = host
+    this.#clock = clock
+    this.#rng = rng
+    this.#intervals = intervals
+  }
+
+  start(): void {
+    if (this.#running) return
+    this.#running = true
+    this.#every('leaf-set', this.#intervals.leafProbeIntervalMs, () => this.#probeLeafSet())
+    this.#every('rows', this.#intervals.rowExchangeIntervalMs, () => this.#exchangeRow())
+    this.#every('table', C.TABLE_PROBE_INTERVAL_MS, () => this.#probeTable())
+    this.#every('partition', this.#intervals.partitionCheckIntervalMs, () => this.#checkPartition())
+    this.#every('held', C.HOLD_TIMEOUT_MS, () => this.#host.releaseStaleHeld())
+  }
+
+  stop(): void {
+    this.#running = false
+    for (const t of this.#timers.values()) t.cancel()
+    this.#timers.clear()
+  }
+
+  /** Asks the proximally nearest entry of `row` for its copy of the row. */
+  refineRow(row: number): void {
+    let best: { handle: NodeHandle; rtt: number } | undefined
+    for (const e of this.#host.table.row(row)) if (best === undefined || e.rtt < best.rtt) best = e
+    if (best !== undefined) this.#host.sendControl(best.handle, 'rowRequest', { row })
+  }
+
+  #every(name: string, ms: number, fn: () => void): void {
+    const schedule = (): void => {
+      this.#timers.set(
+        name,
+        this.#clock.setTimeout(
+          () => {
+            if (!this.#running) return
+            fn()
+            schedule()
+          },
+          ms * (0.9 + 0.2 * this.#rng.next()),
+        ),
+      )
+    }
+    schedule()
+  }
+
+  /**
+   * Probes the leaf set: the immediate neighbours every round, asking for their leaf sets
+   * (FreePastry's periodic leaf-set protocol: enough to learn of joins and failures on both
+   * sides), and every FULL_LEAF_PROBE_EVERY-th round every member.
+   */
+  #probeLeafSet(): void {
+    const host = this.#host
+    const neighbours = new Set([host.leafSet.cw[0]?.id.hex, host.leafSet.ccw[0]?.id.hex])
+    const all = this.#probeRound++ % C.FULL_LEAF_PROBE_EVERY === 0
+    for (const h of host.leafSet.members()) {
+      if (!all && !neighbours.has(h.id.hex)) continue
+      void host.check(h, neighbours.has(h.id.hex), 'leafset').then((r) => {
+        if (r?.leafSet !== undefined) host.offer(r.leafSet)
+      })
+    }
+  }
+
+  /**
+   * Routing-table entries are checked on use (a silent hop is suspected and probed), and every
+   * TABLE_PROBE_INTERVAL_MS those not heard from in that time are probed, so that crashed entries
+   * are replaced before messages have to be rerouted around them. Traffic counts as a sign of life.
+   */
+  #probeTable(): void {
+    const host = this.#host
+    const stale = this.#clock.now() - C.TABLE_PROBE_INTERVAL_MS
+    for (const e of host.table.entries()) {
+      if (host.leafSet.has(e.handle.id) || host.liveness.lastHeard(e.handle.id) > stale) continue
+      void host.check(e.handle, false, 'table')
+    }
+  }
+
+  /**
+   * Pastry §2.5: ask the nearest entry of one row, round robin, for its copy of that row;
+   * candidates closer than our entries replace them (PNS).
+   */
+  #exchangeRow(): void {
+    const last = this.#host.table.lastRow
+    if (last < 0) return
+    this.refineRow(this.#rowCursor++ % (last + 1))
+  }
+
+  /**
+   * Partition healing (FreePastry's PartitionHandler): probe a node we declared dead, or a
+   * bootstrap we no longer know; if it answers, it is on the other side of a healed partition,
+   * and a join request through it for our own id brings back the nodes nearest to us there.
+   */
+  #checkPartition(): void {
+    const host = this.#host
+    if (!host.ready) return
+    const known = (h: NodeHandle): boolean => host.leafSet.has(h.id) || host.table.has(h.id)
+    const candidates = [...host.liveness.dead(C.MAX_REMEMBERED_DEAD), ...host.bootstraps.filter((h) => !known(h))]
+    if (candidates.length === 0) return
+    const h = this.#rng.pick(candidates)
+    void host.probe(h, true).then((r) => {
+      if (r === undefined || !r.ready) return
+      host.liveness.heard(h)
+      host.offer([h, ...(r.leafSet ?? [])])
+      host.sendControl(h, 'joinRequest', { joiner: handleToWire(host.localHandle), rows: schema.handlesToWire([]) })
+    })
+  }
+}
