@@ -11,6 +11,7 @@ import { RoutingTable } from './routing-table.js'
 import { createEndpoint } from './endpoint.js'
 import { JoinApp, JOIN_PROTOCOL } from './join.js'
 import { Maintenance } from './maintenance.js'
+import { Router } from './router.js'
 
 export interface PastryInit {
   /** Bits per digit. @default DIGIT_BITS (4) */
@@ -40,32 +41,10 @@ export interface PastryComponents {
   metrics?: Metrics
 }
 
-interface PendingRoute {
-  key: Id
-  source: NodeHandle
-  hops: number
-  app: string
-  payload: Uint8Array
-  hop: NodeHandle
-  attempts: number
-  tried: Set<string>
-  timer: Timer
-}
-
 interface PendingProbe {
   resolve: (r: MessageBody<'probeReply'> | undefined) => void
   sentAt: number
   timer: Timer
-}
-
-interface HeldMessage {
-  key: Id
-  source: NodeHandle
-  hops: number
-  app: string
-  payload: Uint8Array
-  from: NodeHandle
-  at: number
 }
 
 type Handler = (from: NodeHandle, body: never) => void
@@ -88,12 +67,11 @@ export class PastryNode implements Overlay, Startable {
   readonly #opts: Required<Omit<PastryInit, 'rtoInitialMs' | 'rtoMinMs' | 'rtoMaxMs'>>
   readonly #lifecycle: Lifecycle
   readonly #apps = new Map<string, Application>()
-  readonly #pendingRoutes = new Map<number, PendingRoute>()
   readonly #pendingProbes = new Map<number, PendingProbe>()
   readonly #probing = new Map<string, Promise<MessageBody<'probeReply'> | undefined>>()
   readonly #pendingHellos = new Map<number, (leafSet: NodeHandle[]) => void>()
-  readonly #held: HeldMessage[] = []
   readonly #maintenance: Maintenance
+  readonly #router: Router
   readonly #join: JoinApp
   readonly #bootstraps: NodeHandle[] = []
 
@@ -105,7 +83,7 @@ export class PastryNode implements Overlay, Startable {
   #seq = 0
   readonly #sent: Partial<Record<PastryMessageName, Counter>> = {}
   #readyWaiters: Array<() => void> = []
-  readonly #m: Record<string, Counter>
+  readonly #m: { malformed: Counter; control: Counter; deaths: Counter }
   readonly metrics: Metrics
 
   constructor(init: PastryInit, components: PastryComponents) {
@@ -130,17 +108,16 @@ export class PastryNode implements Overlay, Startable {
     this.table = new RoutingTable(this.localHandle, this.b)
     this.liveness = new Liveness(this.#clock, { rtoInitialMs: init.rtoInitialMs, rtoMinMs: init.rtoMinMs, rtoMaxMs: init.rtoMaxMs })
     const counter = (n: string): Counter => this.metrics.counter(`epost_pastry_${n}_total`)
-    this.#m = {
+    this.#m = { malformed: counter('malformed'), control: counter('control_sent'), deaths: counter('peer_dead') }
+    const routeCounters = {
+      sent: counter('route_sent'),
       forwarded: counter('route_forwarded'),
       delivered: counter('route_delivered'),
       rerouted: counter('route_rerouted'),
       dropped: counter('route_dropped'),
-      malformed: counter('malformed'),
-      control: counter('control_sent'),
-      routeSent: counter('route_sent'),
-      deaths: counter('peer_dead'),
       held: counter('held'),
     }
+    this.#router = new Router(this, this.#clock, routeCounters, this.#log)
     this.#maintenance = new Maintenance(this, this.#clock, this.#rng, this.#opts)
     this.#join = new JoinApp(this)
     this.#apps.set(JOIN_PROTOCOL, this.#join)
@@ -151,12 +128,11 @@ export class PastryNode implements Overlay, Startable {
       },
       async () => {
         this.#maintenance.stop()
-        for (const p of this.#pendingRoutes.values()) p.timer.cancel()
+        this.#router.stop()
         for (const p of this.#pendingProbes.values()) {
           p.timer.cancel()
           p.resolve(undefined)
         }
-        this.#pendingRoutes.clear()
         this.#pendingProbes.clear()
         this.#ready = false
         await this.#transport.stop()
@@ -262,7 +238,7 @@ export class PastryNode implements Overlay, Startable {
 
   /** Starts routing an application message (Endpoint.route). */
   route(key: Id, app: string, payload: Uint8Array, hint?: NodeHandle): void {
-    this.#routeStep({ key, source: this.localHandle, hops: 0, app, payload, from: this.localHandle, at: this.#clock.now() }, hint)
+    this.#router.route(key, app, payload, hint)
   }
 
   /** One hop straight to `to` (Endpoint.send). */
@@ -274,96 +250,9 @@ export class PastryNode implements Overlay, Startable {
     this.#send(to, 'direct', { app, payload })
   }
 
-  #routeStep(msg: HeldMessage, hint?: NodeHandle): void {
-    let next = hint !== undefined && this.liveness.usable(hint.id) && !hint.id.equals(this.localHandle.id) ? hint : this.nextHop(msg.key)
-    const app = this.#apps.get(msg.app)
-    if (app?.forward !== undefined) {
-      const ctx = { key: msg.key, payload: msg.payload, nextHop: next, source: msg.source, hops: msg.hops }
-      if (!app.forward(ctx)) return
-      next = ctx.nextHop
-      msg.payload = ctx.payload
-    }
-    if (next === undefined) this.#deliverAsRoot(msg)
-    else this.#forward(msg, next, 1, new Set())
-  }
-
-  #deliverAsRoot(msg: HeldMessage): void {
-    if (!this.#ready && msg.app !== JOIN_PROTOCOL) {
-      if (this.#held.length >= C.MAX_HELD_MESSAGES) {
-        this.#m['dropped']?.inc()
-        return
-      }
-      this.#m['held']?.inc()
-      this.#held.push(msg)
-      return
-    }
-    const app = this.#apps.get(msg.app)
-    if (app === undefined) {
-      this.#m['dropped']?.inc()
-      this.#log.debug('no application for routed message', { app: msg.app })
-      return
-    }
-    this.#m['delivered']?.inc()
-    app.deliver({ key: msg.key, payload: msg.payload, source: msg.source, from: msg.from, hops: msg.hops })
-  }
-
-  #forward(msg: HeldMessage, hop: NodeHandle, attempts: number, tried: Set<string>): void {
-    const mid = ++this.#seq
-    const p: PendingRoute = {
-      key: msg.key,
-      source: msg.source,
-      hops: msg.hops,
-      app: msg.app,
-      payload: msg.payload,
-      hop,
-      attempts,
-      tried,
-      timer: this.#clock.setTimeout(() => this.#onRouteTimeout(mid), this.liveness.rto(hop.id) * 1.5),
-    }
-    this.#pendingRoutes.set(mid, p)
-    this.#m[msg.source === this.localHandle && msg.hops === 0 ? 'routeSent' : 'forwarded']?.inc()
-    this.#send(hop, 'route', { mid, key: msg.key.bytes, source: handleToWire(msg.source), hops: msg.hops + 1, app: msg.app, payload: msg.payload }, () =>
-      this.#onRouteTimeout(mid),
-    )
-  }
-
-  #onRouteTimeout(mid: number): void {
-    const p = this.#pendingRoutes.get(mid)
-    if (p === undefined) return
-    this.#pendingRoutes.delete(mid)
-    p.timer.cancel()
-    const msg: HeldMessage = { key: p.key, source: p.source, hops: p.hops, app: p.app, payload: p.payload, from: this.localHandle, at: this.#clock.now() }
-    if (p.attempts >= C.MAX_ROUTE_ATTEMPTS) {
-      this.#m['dropped']?.inc()
-      return
-    }
-    // A silent intermediate hop is routed around at once: any other path reaches the same root.
-    // A silent root is not: delivering at the next-closest node while the root is merely slow
-    // would give the key two roots. Wait for the liveness check's verdict instead.
-    const isRoot = this.leafSet.covers(p.key) && this.nextHop(p.key, p.tried)?.id.equals(p.hop.id) === true
-    this.liveness.suspect(p.hop)
-    const check = this.check(p.hop, false, 'reroute')
-    if (isRoot) {
-      void check.then((r) => {
-        if (!this.#lifecycle.running) return
-        if (r !== undefined) {
-          this.#forward(msg, p.hop, p.attempts + 1, p.tried)
-          return
-        }
-        p.tried.add(p.hop.id.hex)
-        this.#reroute(msg, p)
-      })
-      return
-    }
-    p.tried.add(p.hop.id.hex)
-    this.#reroute(msg, p)
-  }
-
-  #reroute(msg: HeldMessage, p: PendingRoute): void {
-    this.#m['rerouted']?.inc()
-    const next = this.nextHop(p.key, p.tried)
-    if (next === undefined) this.#deliverAsRoot(msg)
-    else this.#forward(msg, next, p.attempts + 1, p.tried)
+  /** @internal the application registered under `protocol`, for the router. */
+  application(protocol: string): Application | undefined {
+    return this.#apps.get(protocol)
   }
 
   // ---------------------------------------------------------------- wire
@@ -377,7 +266,7 @@ export class PastryNode implements Overlay, Startable {
       onFail?.()
       return
     }
-    if (name !== 'route' && name !== 'routeAck' && name !== 'direct') this.#m['control']?.inc()
+    if (name !== 'route' && name !== 'routeAck' && name !== 'direct') this.#m.control.inc()
     let sent = this.#sent[name]
     if (sent === undefined) this.#sent[name] = sent = this.metrics.counter(`epost_pastry_sent_${name}_total`)
     sent.inc()
@@ -397,7 +286,7 @@ export class PastryNode implements Overlay, Startable {
     try {
       msg = pastryProtocol.decodeBytes(data, { maxBytes: this.#transport.maxFrameBytes })
     } catch (err) {
-      this.#m['malformed']?.inc()
+      this.#m.malformed.inc()
       this.#log.debug('malformed frame, rejecting peer', { peer: from.id, err })
       this.#transport.reject(from.id, isEpostError(err) ? err.code : 'malformed')
       return
@@ -412,16 +301,8 @@ export class PastryNode implements Overlay, Startable {
 
   /** One handler per message type (the dispatch table). */
   readonly #handlers: { [N in PastryMessageName]: (from: NodeHandle, body: MessageBody<N>) => void } = {
-    route: (from, b) => {
-      this.#send(from, 'routeAck', { mid: b.mid })
-      this.#routeStep({ key: b.key, source: b.source, hops: b.hops, app: b.app, payload: b.payload, from, at: this.#clock.now() })
-    },
-    routeAck: (_from, b) => {
-      const p = this.#pendingRoutes.get(b.mid)
-      if (p === undefined) return
-      p.timer.cancel()
-      this.#pendingRoutes.delete(b.mid)
-    },
+    route: (from, b) => this.#router.onRoute(from, b),
+    routeAck: (_from, b) => this.#router.onAck(b),
     direct: (from, b) => {
       const app = this.#apps.get(b.app)
       if (app === undefined) return
@@ -530,7 +411,7 @@ export class PastryNode implements Overlay, Startable {
 
   #declareDead(h: NodeHandle): void {
     if (this.liveness.status(h.id) === 'dead' && !this.leafSet.has(h.id) && !this.table.has(h.id)) return
-    this.#m['deaths']?.inc()
+    this.#m.deaths.inc()
     this.liveness.markDead(h)
     this.#log.debug('peer declared dead', { peer: h.id })
     this.#forget(h)
@@ -674,8 +555,7 @@ export class PastryNode implements Overlay, Startable {
     if (this.#ready) return
     this.#ready = true
     this.#log.debug('ready', { leafSet: this.leafSet.size, table: this.table.size })
-    const held = this.#held.splice(0)
-    for (const m of held) this.#routeStep(m)
+    this.#router.releaseHeld()
     const waiters = this.#readyWaiters.splice(0)
     for (const w of waiters) w()
     // Tell the nodes in our routing table we exist, so they can take us into theirs.
@@ -685,25 +565,14 @@ export class PastryNode implements Overlay, Startable {
     for (let r = 0; r <= this.table.lastRow; r++) for (const e of this.table.row(r)) this.#send(e.handle, 'rowRequest', { row: r })
   }
 
-  // ---------------------------------------------------------------- held messages
-
-  /** A node still not ready after HOLD_TIMEOUT_MS hands what it holds to its closest ready neighbour. */
+  /** @internal for Maintenance. */
   releaseStaleHeld(): void {
-    if (this.#ready || this.#held.length === 0) return
-    const now = this.#clock.now()
-    const stale = this.#held.filter((m) => now - m.at >= C.HOLD_TIMEOUT_MS)
-    if (stale.length === 0) return
-    this.#held.splice(0, this.#held.length, ...this.#held.filter((m) => now - m.at < C.HOLD_TIMEOUT_MS))
-    for (const m of stale) {
-      const next = this.leafSet.closestTo(m.key, (h) => this.liveness.usable(h.id)).find((h) => !h.id.equals(this.localHandle.id))
-      if (next !== undefined) this.#forward(m, next, 1, new Set([this.localHandle.id.hex]))
-      else this.#m['dropped']?.inc()
-    }
+    this.#router.releaseStaleHeld()
   }
 
   /** Pending work, for tests and the simulator. */
   stats(): { pendingRoutes: number; pendingProbes: number; held: number; leafSet: number; table: number } {
-    return { pendingRoutes: this.#pendingRoutes.size, pendingProbes: this.#pendingProbes.size, held: this.#held.length, leafSet: this.leafSet.size, table: this.table.size }
+    return { pendingRoutes: this.#router.inCustody, pendingProbes: this.#pendingProbes.size, held: this.#router.held, leafSet: this.leafSet.size, table: this.table.size }
   }
 }
 

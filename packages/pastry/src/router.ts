@@ -1,0 +1,206 @@
+import { handleToWire } from '@epost/core'
+import type { Application, Clock, Counter, Id, Logger, NodeHandle, Timer } from '@epost/core'
+import * as C from './constants.js'
+import { JOIN_PROTOCOL } from './join.js'
+import type { LeafSet } from './leaf-set.js'
+import type { Liveness } from './liveness.js'
+import type { MessageBody, PastryMessageName } from './messages.js'
+
+/** What the router needs of its node. */
+export interface RouterHost {
+  readonly localHandle: NodeHandle
+  readonly leafSet: LeafSet
+  readonly liveness: Liveness
+  readonly ready: boolean
+  readonly running: boolean
+  nextHop(key: Id, exclude?: ReadonlySet<string>): NodeHandle | undefined
+  application(protocol: string): Application | undefined
+  check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<MessageBody<'probeReply'> | undefined>
+  sendControl<N extends PastryMessageName>(to: NodeHandle, name: N, body: unknown, onFail?: () => void): void
+}
+
+export interface RouterCounters {
+  sent: Counter
+  forwarded: Counter
+  delivered: Counter
+  rerouted: Counter
+  dropped: Counter
+  held: Counter
+}
+
+/** A routed message as it travels. */
+export interface RoutedMessage {
+  key: Id
+  source: NodeHandle
+  hops: number
+  app: string
+  payload: Uint8Array
+  /** The node this hop got it from. */
+  from: NodeHandle
+  /** When this node got it (held messages time out from here). */
+  at: number
+}
+
+interface Custody {
+  msg: RoutedMessage
+  hop: NodeHandle
+  attempts: number
+  tried: Set<string>
+  timer: Timer
+}
+
+/**
+ * Moves routed messages hop by hop with per-hop acknowledgements (MSPastry): a node keeps custody
+ * of a message until the next hop acks it; a silent intermediate hop is routed around at once,
+ * a silent root only once the liveness check declares it dead (so a slow root never gives its key
+ * a second root). A node that is not yet ready holds what it would be root for.
+ */
+export class Router {
+  readonly #host: RouterHost
+  readonly #clock: Clock
+  readonly #m: RouterCounters
+  readonly #log: Logger
+  readonly #custody = new Map<number, Custody>()
+  readonly #held: RoutedMessage[] = []
+  #mid = 0
+
+  constructor(host: RouterHost, clock: Clock, counters: RouterCounters, log: Logger) {
+    this.#host = host
+    this.#clock = clock
+    this.#m = counters
+    this.#log = log
+  }
+
+  /** Starts routing an application message from this node. */
+  route(key: Id, app: string, payload: Uint8Array, hint?: NodeHandle): void {
+    const self = this.#host.localHandle
+    this.#step({ key, source: self, hops: 0, app, payload, from: self, at: this.#clock.now() }, hint)
+  }
+
+  /** A `route` frame arrived: ack it to the sender, then take the next step. */
+  onRoute(from: NodeHandle, b: MessageBody<'route'>): void {
+    this.#host.sendControl(from, 'routeAck', { mid: b.mid })
+    this.#step({ key: b.key, source: b.source, hops: b.hops, app: b.app, payload: b.payload, from, at: this.#clock.now() })
+  }
+
+  onAck(b: MessageBody<'routeAck'>): void {
+    const c = this.#custody.get(b.mid)
+    if (c === undefined) return
+    c.timer.cancel()
+    this.#custody.delete(b.mid)
+  }
+
+  /** The node just became ready: what it held goes on its way (or is delivered here). */
+  releaseHeld(): void {
+    for (const m of this.#held.splice(0)) this.#step(m)
+  }
+
+  /** A node still not ready after HOLD_TIMEOUT_MS hands what it holds to its closest ready neighbour. */
+  releaseStaleHeld(): void {
+    const host = this.#host
+    if (host.ready || this.#held.length === 0) return
+    const now = this.#clock.now()
+    const stale = this.#held.filter((m) => now - m.at >= C.HOLD_TIMEOUT_MS)
+    if (stale.length === 0) return
+    this.#held.splice(0, this.#held.length, ...this.#held.filter((m) => now - m.at < C.HOLD_TIMEOUT_MS))
+    for (const m of stale) {
+      const next = host.leafSet.closestTo(m.key, (h) => host.liveness.usable(h.id)).find((h) => !h.id.equals(host.localHandle.id))
+      if (next !== undefined) this.#forward(m, next, 1, new Set([host.localHandle.id.hex]))
+      else this.#m.dropped.inc()
+    }
+  }
+
+  stop(): void {
+    for (const c of this.#custody.values()) c.timer.cancel()
+    this.#custody.clear()
+  }
+
+  get inCustody(): number {
+    return this.#custody.size
+  }
+
+  get held(): number {
+    return this.#held.length
+  }
+
+  #step(msg: RoutedMessage, hint?: NodeHandle): void {
+    const host = this.#host
+    let next = hint !== undefined && host.liveness.usable(hint.id) && !hint.id.equals(host.localHandle.id) ? hint : host.nextHop(msg.key)
+    const app = host.application(msg.app)
+    if (app?.forward !== undefined) {
+      const ctx = { key: msg.key, payload: msg.payload, nextHop: next, source: msg.source, hops: msg.hops }
+      if (!app.forward(ctx)) return
+      next = ctx.nextHop
+      msg.payload = ctx.payload
+    }
+    if (next === undefined) this.#deliver(msg, app)
+    else this.#forward(msg, next, 1, new Set())
+  }
+
+  #deliver(msg: RoutedMessage, app = this.#host.application(msg.app)): void {
+    // The join request is answered by whoever is root, ready or not.
+    if (!this.#host.ready && msg.app !== JOIN_PROTOCOL) {
+      if (this.#held.length >= C.MAX_HELD_MESSAGES) {
+        this.#m.dropped.inc()
+        return
+      }
+      this.#m.held.inc()
+      this.#held.push(msg)
+      return
+    }
+    if (app === undefined) {
+      this.#m.dropped.inc()
+      this.#log.debug('no application for routed message', { app: msg.app })
+      return
+    }
+    this.#m.delivered.inc()
+    app.deliver({ key: msg.key, payload: msg.payload, source: msg.source, from: msg.from, hops: msg.hops })
+  }
+
+  #forward(msg: RoutedMessage, hop: NodeHandle, attempts: number, tried: Set<string>): void {
+    const host = this.#host
+    const mid = ++this.#mid
+    const timer = this.#clock.setTimeout(() => this.#onTimeout(mid), host.liveness.rto(hop.id) * 1.5)
+    this.#custody.set(mid, { msg, hop, attempts, tried, timer })
+    ;(msg.hops === 0 && msg.source === host.localHandle ? this.#m.sent : this.#m.forwarded).inc()
+    const body = { mid, key: msg.key.bytes, source: handleToWire(msg.source), hops: msg.hops + 1, app: msg.app, payload: msg.payload }
+    host.sendControl(hop, 'route', body, () => this.#onTimeout(mid))
+  }
+
+  #onTimeout(mid: number): void {
+    const c = this.#custody.get(mid)
+    if (c === undefined) return
+    this.#custody.delete(mid)
+    c.timer.cancel()
+    if (c.attempts >= C.MAX_ROUTE_ATTEMPTS) {
+      this.#m.dropped.inc()
+      return
+    }
+    const host = this.#host
+    const msg: RoutedMessage = { ...c.msg, from: host.localHandle, at: this.#clock.now() }
+    const isRoot = host.leafSet.covers(msg.key) && host.nextHop(msg.key, c.tried)?.id.equals(c.hop.id) === true
+    host.liveness.suspect(c.hop)
+    const check = host.check(c.hop, false, 'reroute')
+    if (!isRoot) {
+      c.tried.add(c.hop.id.hex)
+      this.#reroute(msg, c)
+      return
+    }
+    void check.then((r) => {
+      if (!host.running) return
+      if (r !== undefined) {
+        this.#forward(msg, c.hop, c.attempts + 1, c.tried)
+        return
+      }
+      c.tried.add(c.hop.id.hex)
+      this.#reroute(msg, c)
+    })
+  }
+
+  #reroute(msg: RoutedMessage, c: Custody): void {
+    this.#m.rerouted.inc()
+    const next = this.#host.nextHop(msg.key, c.tried)
+    if (next === undefined) this.#deliver(msg)
+    else this.#forward(msg, next, c.attempts + 1, c.tried)
+  }
+}
