@@ -8,7 +8,9 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const [task = 'test', ...args] = process.argv.slice(2)
+const [task = 'test', ...rest] = process.argv.slice(2)
+// `node scripts/run.mjs sim -- --json` and `npm run sim -- --json` both work.
+const args = rest[0] === '--' ? rest.slice(1) : rest
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const pnpmVersion = pkg.packageManager.replace(/^pnpm@/, '')
 const toolsDir = join(root, '.tools')
