@@ -42,7 +42,7 @@ export function handleList(max: number) {
     v.check(([, addrs]) => addrs.every((a) => a.length > 0 && a.length <= MAX_ADDRESS_LENGTH), `addresses are 1..${MAX_ADDRESS_LENGTH} characters`),
     v.transform(([ids, addrs]): NodeHandle[] => {
       const out = new Array<NodeHandle>(addrs.length)
-      for (let i = 0; i < addrs.length; i++) out[i] = { id: Id.fromBytes(ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES)), address: addrs[i] as string }
+      for (let i = 0; i < addrs.length; i++) out[i] = { id: Id.fromBytes(ids, i * ID_BYTES), address: addrs[i] as string }
       return out
     }),
   )

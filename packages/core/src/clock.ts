@@ -235,7 +235,10 @@ let instants = 0
  * deterministic order), and now and then a real macrotask turn. Much cheaper than one
  * setImmediate per instant, which dominated large simulations.
  */
+const RESOLVED = Promise.resolve()
+
 export async function flushMicrotasks(): Promise<void> {
-  for (let i = 0; i < SETTLE_TURNS; i++) await undefined
+  // Awaiting one settled promise allocates less than `await undefined`, which wraps each time.
+  for (let i = 0; i < SETTLE_TURNS; i++) await RESOLVED
   if (++instants % MACROTASK_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve))
 }

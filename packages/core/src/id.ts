@@ -39,13 +39,14 @@ export class Id {
     return new Id(n.toString(16).padStart(ID_HEX, '0'), n)
   }
 
-  /** The first 16 bytes of `bytes` (a hash, usually) as an id. */
-  static fromBytes(bytes: Uint8Array): Id {
-    if (bytes.length < ID_BYTES) {
-      throw new EpostError('EPOST_INVALID_ARGUMENT', `an id needs ${ID_BYTES} bytes, got ${bytes.length}`)
+  /** The 16 bytes of `bytes` from `offset` (the start of a hash, usually) as an id. */
+  static fromBytes(bytes: Uint8Array, offset = 0): Id {
+    if (bytes.length < offset + ID_BYTES) {
+      throw new EpostError('EPOST_INVALID_ARGUMENT', `an id needs ${ID_BYTES} bytes, got ${bytes.length - offset}`)
     }
-    const hex = Buffer.from(bytes.buffer, bytes.byteOffset, ID_BYTES).toString('hex')
-    return new Id(hex, undefined)
+    // Buffers (what msgpack decodes binary into) convert in place; other arrays through a view.
+    const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    return new Id(buf.toString('hex', offset, offset + ID_BYTES), undefined)
   }
 
   /** Uniformly random id from a source of random bytes (an Rng or a CSPRNG). */

@@ -12,6 +12,7 @@ export class LeafSet {
   /** Ids of members (either side) and the distinct member list, rebuilt on change. */
   #ids = new Set<string>()
   #members: NodeHandle[] = []
+  #wholeRing = true
 
   constructor(self: NodeHandle, size: number) {
     this.self = self
@@ -49,12 +50,19 @@ export class LeafSet {
     }
     this.#members = out
     this.#ids = ids
+    // The sides meet when both are short or some node sits on both (ring smaller than L).
+    this.#wholeRing = (this.#cw.length < this.half && this.#ccw.length < this.half) || out.length < this.#cw.length + this.#ccw.length
   }
 
   /** Would `id` enter the leaf set (is it closer than a current member on some side, or is a side short)? */
   wants(id: Id): boolean {
-    if (id.equals(this.self.id) || this.has(id)) return false
-    return this.#fits(this.#cw, id, (x) => this.self.id.cwDistance(x)) || this.#fits(this.#ccw, id, (x) => this.self.id.ccwDistance(x))
+    if (this.has(id) || id.equals(this.self.id)) return false
+    if (this.#cw.length < this.half || this.#ccw.length < this.half) return true
+    const self = this.self.id
+    const farCw = (this.#cw[this.#cw.length - 1] as NodeHandle).id
+    if (self.cwDistance(id) < self.cwDistance(farCw)) return true
+    const farCcw = (this.#ccw[this.#ccw.length - 1] as NodeHandle).id
+    return self.ccwDistance(id) < self.ccwDistance(farCcw)
   }
 
   /** Adds `h` where it belongs; returns the nodes that left the leaf set entirely (evicted). */
@@ -85,9 +93,7 @@ export class LeafSet {
    * ring.
    */
   get knowsWholeRing(): boolean {
-    if (this.#cw.length < this.half && this.#ccw.length < this.half) return true
-    for (const h of this.#cw) if (this.#ccw.some((o) => o.id.equals(h.id))) return true
-    return false
+    return this.#wholeRing
   }
 
   /** Is `key` within the arc the leaf set spans (from the farthest ccw to the farthest cw member)? */
