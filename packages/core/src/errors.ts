@@ -40,6 +40,12 @@ export type EpostErrorCode =
   | 'EPOST_OVERLAY_JOIN_FAILED'
   | 'EPOST_OVERLAY_UNCERTIFIED'
   | 'EPOST_OVERLAY_NO_ROUTE'
+  // storage (PAST)
+  | 'EPOST_PAST_NOT_FOUND'
+  | 'EPOST_PAST_INVALID_BLOCK'
+  | 'EPOST_PAST_STALE_VERSION'
+  | 'EPOST_PAST_INSUFFICIENT_REPLICAS'
+  | 'EPOST_PAST_BLOCK_TOO_LARGE'
 
 export interface EpostErrorOptions {
   cause?: unknown

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest'
+import { Id } from '@epost/core'
+import { memoryStore } from '@epost/store/memory'
+import { PastNode, contentBlock } from '@epost/past'
+import { SimRing } from './sim-ring.js'
+import type { SimMember } from './sim-ring.js'
+
+const SEED = Number(process.env['EPOST_TEST_SEED'] ?? 77)
+
+describe(`PAST on Pastry in the simulator (seed ${SEED})`, () => {
+  it('keeps every block readable when k-1 nodes of its replica set crash at once', async () => {
+    const ring = new SimRing({ seed: SEED })
+    await ring.build(40, 50)
+    await ring.clock.advance(30_000)
+    const pasts = new Map<SimMember, PastNode>()
+    for (const m of ring.liveReady()) {
+      const store = memoryStore()
+      await store.start()
+      pasts.set(m, new PastNode({ replicas: 5 }, { overlay: m.node, store, clock: ring.clock, caPublicKey: ring.ca.keyPair.publicKey, metrics: ring.metrics }))
+    }
+    const members = [...pasts.keys()]
+    const handles: Id[] = []
+    for (let i = 0; i < 30; i++) {
+      const p = pasts.get(ring.rng.pick(members)) as PastNode
+      const insert = p.insert(contentBlock(ring.rng.bytes(100 + i)))
+      let done: { handle: Id; stored: number } | undefined
+      void insert.then((r) => (done = r))
+      expect(await ring.clock.runUntilTrue(() => done !== undefined, 60_000)).toBe(true)
+      expect(done?.stored).toBe(5)
+      handles.push((done as { handle: Id }).handle)
+    }
+    // Crash 4 of the 5 replicas of the first block (the worst case for it).
+    const byDistance = [...members].sort((a, b) => ((handles[0] as Id).isCloser(a.node.localHandle.id, b.node.localHandle.id) ? -1 : 1))
+    for (const v of byDistance.slice(0, 4)) await ring.crash(v)
+    await ring.clock.advance(60_000)
+    const reader = pasts.get(ring.liveReady()[0] as SimMember) as PastNode
+    for (const h of handles) {
+      let got: unknown
+      void reader.lookup(h).then((b) => (got = b), (e: unknown) => (got = e))
+      expect(await ring.clock.runUntilTrue(() => got !== undefined, 120_000)).toBe(true)
+      expect(got).toMatchObject({ kind: 'content' })
+    }
+    await ring.stop()
+  })
+})

@@ -1,0 +1,12 @@
+/** Replicas kept of every block (k). The Kangasharju analysis in docs/past.md explains the choice. */
+export const REPLICAS = 5
+/** Largest block; bodies above it are chunked by the layer above. */
+export const MAX_BLOCK_BYTES = 1_048_576
+/** How long an insert waits for k replicas to acknowledge. */
+export const INSERT_TIMEOUT_MS = 30_000
+/** How long a lookup waits for one answer before falling back to the other replicas. */
+export const LOOKUP_TIMEOUT_MS = 5_000
+/** How long a root waits for its replicas' acknowledgements. */
+export const REPLICATE_TIMEOUT_MS = 10_000
+/** Longest name of a public-key block (log heads, identity, inbox ...). */
+export const MAX_NAME_LENGTH = 256

@@ -1,0 +1,6 @@
+export * from './constants.js'
+export { PastNode, past } from './past.js'
+export type { PastInit, PastComponents, InsertResult } from './past.js'
+export { contentBlock, publicKeyBlock, certificateBlock, publicKeyHandle, blockHandle, encodeBlock, decodeBlock, verifyBlock, acceptReplacement } from './blocks.js'
+export type { Block, ContentBlock, PublicKeyBlock, CertificateBlock } from './blocks.js'
+export { pastProtocol, PAST_PROTOCOL } from './messages.js'

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest'
+import { Id, RealClock, Rng, createMetrics } from '@epost/core'
+import { TestOverlayNetwork } from '@epost/compliance'
+import { encodeUserCertificate, issueUserCertificate, signingKeyPairFromSeed, userCertificateHandle } from '@epost/crypto'
+import { memoryStore } from '@epost/store/memory'
+import { PastNode, certificateBlock, contentBlock, decodeBlock, encodeBlock, publicKeyBlock, publicKeyHandle } from './index.js'
+import type { Block } from './index.js'
+import { pastProtocol } from './messages.js'
+
+const SEED = Number(process.env['EPOST_TEST_SEED'] ?? 5)
+const K = 5
+
+async function ring(n: number, seed = SEED) {
+  const rng = new Rng(seed)
+  const ca = signingKeyPairFromSeed(rng.bytes(32))
+  const net = new TestOverlayNetwork()
+  const clock = new RealClock()
+  const metrics = createMetrics()
+  const nodes: PastNode[] = []
+  for (let i = 0; i < n; i++) {
+    const store = memoryStore()
+    await store.start()
+    nodes.push(new PastNode({ replicas: K, lookupTimeoutMs: 200, replicateTimeoutMs: 300, insertTimeoutMs: 500 }, { overlay: net.add(Id.random((b) => rng.bytes(b))), store, clock, caPublicKey: ca.publicKey, metrics }))
+  }
+  const byId = (id: Id): PastNode => nodes.find((p) => p.endpoint.localHandle.id.equals(id)) as PastNode
+  const replicasOf = (handle: Id): PastNode[] => net.closest(handle, K).map((h) => byId(h.id))
+  return { rng, ca, net, nodes, metrics, byId, replicasOf }
+}
+
+const bytesOf = (s: string): Uint8Array => new TextEncoder().encode(s)
+const dataOf = (b: Block): string => new TextDecoder().decode(b.kind === 'certificate' ? b.certificate : b.data)
+
+describe(`PAST over the test overlay (seed ${SEED})`, () => {
+  it('stores a content-hash block on exactly the k closest nodes and reads it back', async () => {
+    const r = await ring(12)
+    const [a, b] = r.nodes as [PastNode, PastNode]
+    const res = await a.insert(contentBlock(bytesOf('hello, ring')))
+    expect(res.stored).toBe(K)
+    const holders = await Promise.all(r.nodes.map((p) => p.store.has(res.handle)))
+    const expected = new Set(r.replicasOf(res.handle).map((p) => p.endpoint.localHandle.id.hex))
+    r.nodes.forEach((p, i) => expect(holders[i]).toBe(expected.has(p.endpoint.localHandle.id.hex)))
+    expect(dataOf(await b.lookup(res.handle))).toBe('hello, ring')
+  })
+
+  it('moves public-key blocks only forward; readers take the newest version', async () => {
+    const r = await ring(12)
+    const owner = signingKeyPairFromSeed(r.rng.bytes(32))
+    const [a, b] = r.nodes as [PastNode, PastNode]
+    await a.insert(publicKeyBlock(owner, 'inbox', 1, bytesOf('v1')))
+    await a.insert(publicKeyBlock(owner, 'inbox', 2, bytesOf('v2')))
+    const h = publicKeyHandle(owner.publicKey, 'inbox')
+    const got = await b.lookupAll(h)
+    expect(got.kind === 'public-key' && got.seq).toBe(2)
+    expect(dataOf(got)).toBe('v2')
+    await expect(a.insert(publicKeyBlock(owner, 'inbox', 1, bytesOf('v1')))).rejects.toMatchObject({ code: 'EPOST_PAST_STALE_VERSION' })
+    await expect(a.insert(publicKeyBlock(owner, 'inbox', 2, bytesOf('fork')))).rejects.toMatchObject({ code: 'EPOST_PAST_STALE_VERSION' })
+    // Two names of one owner are two blocks.
+    await a.insert(publicKeyBlock(owner, 'log', 1, bytesOf('log')))
+    expect(dataOf(await b.lookup(publicKeyHandle(owner.publicKey, 'log')))).toBe('log')
+  })
+
+  it('stores CA-signed certificates at the hash of the address and refuses others', async () => {
+    const r = await ring(10)
+    const user = signingKeyPairFromSeed(r.rng.bytes(32))
+    const subject = { address: 'alice@example.org', signingKey: user.publicKey, encryptionKey: r.rng.bytes(32), issuedAt: Date.now() - 1000, expiresAt: Date.now() + 3600_000 }
+    const cert = encodeUserCertificate(issueUserCertificate(r.ca, subject))
+    const [a, b] = r.nodes as [PastNode, PastNode]
+    const res = await a.insert(certificateBlock(cert))
+    expect(res.handle.equals(userCertificateHandle('alice@example.org'))).toBe(true)
+    expect((await b.lookup(res.handle)).kind).toBe('certificate')
+    const rogue = signingKeyPairFromSeed(r.rng.bytes(32))
+    const forged = encodeUserCertificate(issueUserCertificate(rogue, { ...subject, address: 'mallory@example.org' }))
+    await expect(a.insert(certificateBlock(forged))).rejects.toMatchObject({ code: 'EPOST_PAST_INVALID_BLOCK' })
+    // A storing node verifies too: a forged certificate pushed straight at a replica is refused.
+    const target = r.replicasOf(userCertificateHandle('mallory@example.org'))[0] as PastNode
+    await expect(target.storeLocal(userCertificateHandle('mallory@example.org'), encodeBlock(certificateBlock(forged)))).rejects.toMatchObject({ code: 'EPOST_PAST_INVALID_BLOCK' })
+  })
+
+  it('reads the right block while k-1 replicas serve corrupted bytes, old versions or forgeries', async () => {
+    const r = await ring(14)
+    const owner = signingKeyPairFromSeed(r.rng.bytes(32))
+    const reader = r.nodes[13] as PastNode
+    // Content-hash: corrupt the copies of k-1 replicas, the root's among them.
+    const c = await (r.nodes[0] as PastNode).insert(contentBlock(bytesOf('payload')))
+    const replicas = r.replicasOf(c.handle)
+    for (const p of replicas.slice(0, K - 1)) await p.store.put(c.handle, encodeBlock(contentBlock(bytesOf('corrupted'))))
+    expect(dataOf(await reader.lookup(c.handle))).toBe('payload')
+    // Public-key: k-1 replicas roll back to an old version, one serves a forged signature.
+    const h = publicKeyHandle(owner.publicKey, 'head')
+    const old = publicKeyBlock(owner, 'head', 1, bytesOf('old'))
+    await (r.nodes[0] as PastNode).insert(old)
+    await (r.nodes[0] as PastNode).insert(publicKeyBlock(owner, 'head', 5, bytesOf('new')))
+    const reps = r.replicasOf(h)
+    for (const p of reps.slice(0, K - 2)) await p.store.put(h, encodeBlock(old))
+    const forged = { ...publicKeyBlock(owner, 'head', 9, bytesOf('forged')), signature: new Uint8Array(64).fill(7) }
+    await (reps[K - 2] as PastNode).store.put(h, encodeBlock(forged))
+    const got = await reader.lookupAll(h)
+    expect(got.kind === 'public-key' && got.seq).toBe(5)
+    // The reader repaired the replicas it saw stale or forged.
+    const settled = async (): Promise<number[]> =>
+      Promise.all(reps.map(async (p) => { const b = await p.store.get(h); return b === undefined ? -1 : (decodeBlock(b) as { seq: number }).seq }))
+    for (let i = 0; i < 50 && (await settled()).some((s) => s !== 5); i++) await new Promise((res) => setTimeout(res, 10))
+    expect(await settled()).toEqual([5, 5, 5, 5, 5])
+  })
+
+  it('falls back to the other replicas when the root is dead', async () => {
+    const r = await ring(12)
+    const c = await (r.nodes[0] as PastNode).insert(contentBlock(bytesOf('survives')))
+    const root = r.replicasOf(c.handle)[0] as PastNode
+    r.net.kill(root.endpoint.localHandle.id)
+    const reader = r.nodes.find((p) => p !== root && !r.replicasOf(c.handle).includes(p)) as PastNode
+    expect(dataOf(await reader.lookup(c.handle))).toBe('survives')
+  })
+
+  it('refuses to acknowledge an insert that fewer than k nodes hold', async () => {
+    const r = await ring(4)
+    await expect((r.nodes[0] as PastNode).insert(contentBlock(bytesOf('too few')))).rejects.toMatchObject({ code: 'EPOST_PAST_INSUFFICIENT_REPLICAS' })
+  })
+
+  it('counts and drops malformed PAST messages and keeps serving', async () => {
+    const r = await ring(8)
+    const [a, b] = r.nodes as [PastNode, PastNode]
+    a.endpoint.send(b.endpoint.localHandle, new Uint8Array([1, 2, 3]))
+    a.endpoint.send(b.endpoint.localHandle, pastProtocol.encode('fetch', { req: 1, key: new Uint8Array(3) } as never))
+    await new Promise((res) => setTimeout(res, 10))
+    expect(r.metrics.snapshot()['epost_past_malformed_total']).toBe(2)
+    const res = await a.insert(contentBlock(bytesOf('still fine')), { k: 3 })
+    expect(res.stored).toBe(3)
+  })
+})

@@ -1,0 +1,324 @@
+import { EpostError, abortError, createMetrics, handleToWire, isEpostError, silentLogger } from '@epost/core'
+import type { Application, BlockStore, Clock, Counter, DeliveredMessage, Endpoint, Id, Logger, Metrics, NodeHandle, Overlay } from '@epost/core'
+import { schema } from '@epost/codec'
+import { acceptReplacement, blockHandle, decodeBlock, encodeBlock, verifyBlock } from './blocks.js'
+import type { Block } from './blocks.js'
+import * as C from './constants.js'
+import { PAST_PROTOCOL, pastProtocol } from './messages.js'
+import type { PastBody, PastMessage, PastMessageName } from './messages.js'
+
+export interface PastInit {
+  /** Replicas per block (k). @default REPLICAS */
+  replicas?: number
+  /** @default INSERT_TIMEOUT_MS */
+  insertTimeoutMs?: number
+  /** @default LOOKUP_TIMEOUT_MS */
+  lookupTimeoutMs?: number
+  /** @default REPLICATE_TIMEOUT_MS */
+  replicateTimeoutMs?: number
+}
+
+export interface PastComponents {
+  overlay: Overlay
+  store: BlockStore
+  clock: Clock
+  /** The organisation's CA key: certificate blocks must be signed by it. */
+  caPublicKey: Uint8Array
+  logger?: Logger
+  metrics?: Metrics
+}
+
+export interface InsertResult {
+  handle: Id
+  /** Replicas that acknowledged (at least k when the insert resolves). */
+  stored: number
+}
+
+interface Waiter {
+  resolve: (m: PastMessage | undefined) => void
+}
+
+/** Largest k a request may ask for: the leaf set bounds what a root can see. */
+const MAX_K = 16
+
+/**
+ * PAST on one node: stores verified blocks on the k nodes closest to their handle, and reads them
+ * back verifying every answer, so that up to k-1 bad or dead replicas cannot make a reader accept
+ * a forged, corrupted or rolled-back block.
+ */
+export class PastNode implements Application {
+  readonly endpoint: Endpoint
+  readonly store: BlockStore
+  readonly #clock: Clock
+  readonly #ca: Uint8Array
+  readonly #log: Logger
+  readonly #k: number
+  readonly #t: { insert: number; lookup: number; replicate: number }
+  readonly #waiting = new Map<number, Waiter>()
+  readonly #m: { stored: Counter; refused: Counter; malformed: Counter; repaired: Counter }
+  #req = 0
+
+  constructor(init: PastInit, c: PastComponents) {
+    this.store = c.store
+    this.#clock = c.clock
+    this.#ca = c.caPublicKey
+    this.#k = init.replicas ?? C.REPLICAS
+    this.#t = {
+      insert: init.insertTimeoutMs ?? C.INSERT_TIMEOUT_MS,
+      lookup: init.lookupTimeoutMs ?? C.LOOKUP_TIMEOUT_MS,
+      replicate: init.replicateTimeoutMs ?? C.REPLICATE_TIMEOUT_MS,
+    }
+    const metrics = c.metrics ?? createMetrics()
+    this.#m = {
+      stored: metrics.counter('epost_past_stored_total'),
+      refused: metrics.counter('epost_past_refused_total'),
+      malformed: metrics.counter('epost_past_malformed_total'),
+      repaired: metrics.counter('epost_past_repaired_total'),
+    }
+    this.endpoint = c.overlay.register(PAST_PROTOCOL, this)
+    this.#log = (c.logger ?? silentLogger).forComponent('epost:past').child({ node: this.endpoint.localHandle.id.short() })
+  }
+
+  // ------------------------------------------------------------ client API
+
+  /**
+   * Stores `block` on the k nodes closest to its handle. Resolves once k replicas acknowledged;
+   * rejects with EPOST_PAST_INSUFFICIENT_REPLICAS if fewer did in time, EPOST_PAST_INVALID_BLOCK
+   * or EPOST_PAST_STALE_VERSION if the root refused it.
+   */
+  async insert(block: Block, options: { k?: number; signal?: AbortSignal } = {}): Promise<InsertResult> {
+    const k = Math.min(options.k ?? this.#k, MAX_K)
+    const handle = blockHandle(block, this.#ca)
+    verifyBlock(handle, block, { caPublicKey: this.#ca })
+    const bytes = encodeBlock(block)
+    const reply = await this.#ask(
+      (req) => this.#route(handle, 'insert', { req, origin: handleToWire(this.endpoint.localHandle), key: handle.bytes, k, block: bytes }),
+      this.#t.insert + this.#t.replicate,
+      options.signal,
+    )
+    if (reply?.name !== 'insertAck') {
+      throw new EpostError('EPOST_PAST_INSUFFICIENT_REPLICAS', `no answer from the root of ${handle.short()} in time; retry later`, { details: { handle: handle.hex } })
+    }
+    if (!reply.body.ok) {
+      const code = reply.body.code
+      if (code === 'EPOST_PAST_INVALID_BLOCK' || code === 'EPOST_PAST_STALE_VERSION') throw new EpostError(code, `the root of ${handle.short()} refused the block (${code})`)
+      throw new EpostError('EPOST_PAST_INSUFFICIENT_REPLICAS', `only ${reply.body.stored} of ${k} replicas stored ${handle.short()}; retry when more nodes are up`, {
+        details: { handle: handle.hex, stored: reply.body.stored, k },
+      })
+    }
+    return { handle, stored: reply.body.stored }
+  }
+
+  /**
+   * Reads a block: asks the root, and if its answer is missing or does not verify, fetches from
+   * every replica and returns the first that verifies. For public-key blocks use lookupAll to be
+   * sure of the newest version.
+   */
+  async lookup(handle: Id, options: { signal?: AbortSignal } = {}): Promise<Block> {
+    const reply = await this.#ask(
+      (req) => this.#route(handle, 'lookup', { req, origin: handleToWire(this.endpoint.localHandle), key: handle.bytes }),
+      this.#t.lookup,
+      options.signal,
+    )
+    if (reply?.name === 'lookupReply' && reply.body.block !== undefined) {
+      const b = this.#verified(handle, reply.body.block)
+      if (b !== undefined) return b
+    }
+    const all = await this.#fetchAll(handle, options.signal)
+    const first = all.find((x) => x.block !== undefined)?.block
+    if (first === undefined) throw new EpostError('EPOST_PAST_NOT_FOUND', `no replica holds a valid block at ${handle.short()}`, { details: { handle: handle.hex } })
+    return first
+  }
+
+  /**
+   * Reads every replica and returns the newest block that verifies (for public-key blocks, the
+   * highest sequence number): a replica that serves an old, forged or corrupted version is
+   * outvoted, and replicas seen stale are repaired with the newest version.
+   */
+  async lookupAll(handle: Id, options: { signal?: AbortSignal } = {}): Promise<Block> {
+    const all = await this.#fetchAll(handle, options.signal)
+    let best: Block | undefined
+    for (const { block } of all) if (block !== undefined && (best === undefined || newer(block, best))) best = block
+    if (best === undefined) throw new EpostError('EPOST_PAST_NOT_FOUND', `no replica holds a valid block at ${handle.short()}`, { details: { handle: handle.hex } })
+    const bytes = encodeBlock(best)
+    for (const { replica, block } of all) {
+      if (block !== undefined && !newer(best, block)) continue
+      this.#m.repaired.inc()
+      this.#send(replica, 'replicate', { req: 0, key: handle.bytes, block: bytes })
+    }
+    return best
+  }
+
+  // ------------------------------------------------------------ storage
+
+  /** Verifies and stores a block under `key`, refusing rollbacks. */
+  async storeLocal(key: Id, bytes: Uint8Array): Promise<void> {
+    let block: Block
+    try {
+      block = decodeBlock(bytes)
+      verifyBlock(key, block, { caPublicKey: this.#ca })
+    } catch (err) {
+      this.#m.refused.inc()
+      throw err
+    }
+    const existingBytes = await this.store.get(key)
+    if (existingBytes !== undefined) {
+      let existing: Block | undefined
+      try {
+        existing = decodeBlock(existingBytes)
+        verifyBlock(key, existing, { caPublicKey: this.#ca })
+      } catch {
+        existing = undefined // our own copy is damaged: the verified newcomer replaces it
+      }
+      if (existing !== undefined) {
+        const verdict = acceptReplacement(existing, block)
+        if (verdict === 'same') return
+        if (verdict === 'refuse') {
+          this.#m.refused.inc()
+          throw new EpostError('EPOST_PAST_STALE_VERSION', `refusing ${block.kind} block at ${key.short()}: it would replace a newer or different version`)
+        }
+      }
+    }
+    await this.store.put(key, encodeBlock(block), { kind: block.kind, ...(block.kind === 'public-key' ? { seq: block.seq } : {}) })
+    this.#m.stored.inc()
+  }
+
+  // ------------------------------------------------------------ messages
+
+  deliver(msg: DeliveredMessage): void {
+    let m: PastMessage
+    try {
+      m = pastProtocol.decodeBytes(msg.payload)
+    } catch (err) {
+      this.#m.malformed.inc()
+      this.#log.debug('malformed PAST message', { from: msg.from.id, err })
+      return
+    }
+    const handler = this.#handlers[m.name] as (from: NodeHandle, body: never) => void
+    handler(msg.from, m.body as never)
+  }
+
+  readonly #handlers: { [N in PastMessageName]: (from: NodeHandle, body: PastBody<N>) => void } = {
+    insert: (_from, b) => void this.#onInsert(b),
+    replicate: (from, b) => {
+      void this.storeLocal(b.key, b.block).then(
+        () => b.req !== 0 && this.#send(from, 'replicateAck', { req: b.req, ok: true }),
+        (err: unknown) => b.req !== 0 && this.#send(from, 'replicateAck', { req: b.req, ok: false, code: isEpostError(err) ? err.code : 'EPOST_INTERNAL' }),
+      )
+    },
+    replicateAck: (_from, b) => this.#answer(b.req, { name: 'replicateAck', body: b }),
+    insertAck: (_from, b) => this.#answer(b.req, { name: 'insertAck', body: b }),
+    lookup: (_from, b) => {
+      void this.store.get(b.key).then((block) => this.#send(b.origin, 'lookupReply', { req: b.req, ...(block === undefined ? {} : { block }) }))
+    },
+    lookupReply: (_from, b) => this.#answer(b.req, { name: 'lookupReply', body: b }),
+    handles: (_from, b) => {
+      const replicas = this.endpoint.replicaSet(b.key, Math.min(b.k, MAX_K))
+      this.#send(b.origin, 'handlesReply', { req: b.req, replicas: schema.handlesToWire(replicas) })
+    },
+    handlesReply: (_from, b) => this.#answer(b.req, { name: 'handlesReply', body: b }),
+    fetch: (from, b) => {
+      void this.store.get(b.key).then((block) => this.#send(from, 'fetchReply', { req: b.req, ...(block === undefined ? {} : { block }) }))
+    },
+    fetchReply: (_from, b) => this.#answer(b.req, { name: 'fetchReply', body: b }),
+  }
+
+  /** The root: store, have the replica set store, then tell the inserting node how many did. */
+  async #onInsert(b: PastBody<'insert'>): Promise<void> {
+    const k = Math.min(b.k, MAX_K)
+    try {
+      await this.storeLocal(b.key, b.block)
+    } catch (err) {
+      this.#send(b.origin, 'insertAck', { req: b.req, stored: 0, ok: false, code: isEpostError(err) ? err.code : 'EPOST_INTERNAL' })
+      return
+    }
+    const self = this.endpoint.localHandle
+    const others = this.endpoint.replicaSet(b.key, k).filter((h) => !h.id.equals(self.id))
+    const acks = await Promise.all(
+      others.map((h) => this.#ask((req) => this.#send(h, 'replicate', { req, key: b.key.bytes, block: b.block }), this.#t.replicate, undefined)),
+    )
+    const stored = 1 + acks.filter((a) => a?.name === 'replicateAck' && a.body.ok).length
+    this.#send(b.origin, 'insertAck', { req: b.req, stored, ok: stored >= k, ...(stored >= k ? {} : { code: 'EPOST_PAST_INSUFFICIENT_REPLICAS' }) })
+  }
+
+  async #fetchAll(handle: Id, signal: AbortSignal | undefined): Promise<Array<{ replica: NodeHandle; block: Block | undefined }>> {
+    const hs = await this.#ask(
+      (req) => this.#route(handle, 'handles', { req, origin: handleToWire(this.endpoint.localHandle), key: handle.bytes, k: this.#k }),
+      this.#t.lookup,
+      signal,
+    )
+    const replicas = hs?.name === 'handlesReply' ? hs.body.replicas : []
+    return Promise.all(
+      replicas.map(async (replica) => {
+        const r = await this.#ask((req) => this.#send(replica, 'fetch', { req, key: handle.bytes }), this.#t.lookup, signal)
+        const block = r?.name === 'fetchReply' && r.body.block !== undefined ? this.#verified(handle, r.body.block) : undefined
+        return { replica, block }
+      }),
+    )
+  }
+
+  /** The block if it decodes and verifies for `handle`, else undefined (and counted). */
+  #verified(handle: Id, bytes: Uint8Array): Block | undefined {
+    try {
+      const b = decodeBlock(bytes)
+      verifyBlock(handle, b, { caPublicKey: this.#ca })
+      return b
+    } catch {
+      this.#m.refused.inc()
+      return undefined
+    }
+  }
+
+  // ------------------------------------------------------------ plumbing
+
+  #ask(send: (req: number) => void, timeoutMs: number, signal: AbortSignal | undefined): Promise<PastMessage | undefined> {
+    if (signal?.aborted === true) return Promise.reject(abortError(signal))
+    return new Promise((resolve, reject) => {
+      const req = ++this.#req
+      const onAbort = (): void => {
+        this.#waiting.delete(req)
+        timer.cancel()
+        reject(abortError(signal))
+      }
+      const timer = this.#clock.setTimeout(() => {
+        this.#waiting.delete(req)
+        signal?.removeEventListener('abort', onAbort)
+        resolve(undefined)
+      }, timeoutMs)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#waiting.set(req, {
+        resolve: (m) => {
+          timer.cancel()
+          signal?.removeEventListener('abort', onAbort)
+          resolve(m)
+        },
+      })
+      send(req)
+    })
+  }
+
+  #answer(req: number, m: PastMessage): void {
+    const w = this.#waiting.get(req)
+    if (w === undefined) return
+    this.#waiting.delete(req)
+    w.resolve(m)
+  }
+
+  #route<N extends PastMessageName>(key: Id, name: N, body: unknown): void {
+    this.endpoint.route(key, pastProtocol.encode(name, body as never))
+  }
+
+  #send<N extends PastMessageName>(to: NodeHandle, name: N, body: unknown): void {
+    this.endpoint.send(to, pastProtocol.encode(name, body as never))
+  }
+}
+
+/** Is `a` a newer version than `b` (public-key blocks by sequence number; others never)? */
+function newer(a: Block, b: Block): boolean {
+  return a.kind === 'public-key' && b.kind === 'public-key' && a.seq > b.seq
+}
+
+/** Factory (STYLE.md): `past(init)(components)`. */
+export function past(init: PastInit = {}): (components: PastComponents) => PastNode {
+  return (components) => new PastNode(init, components)
+}
