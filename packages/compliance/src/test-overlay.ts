@@ -1,3 +1,4 @@
+import { rankRange } from '@epost/core'
 import type { Application, DeliveredMessage, Endpoint, Id, KeyRange, NodeHandle, Overlay } from '@epost/core'
 
 /**
@@ -78,7 +79,10 @@ export class TestOverlayNode implements Overlay {
         net.deliver(to, protocol, { key: undefined, payload, source: self, from: self, hops: 1 })
       },
       replicaSet: (key: Id, k: number) => net.closest(key, k),
-      range: (): KeyRange | undefined => undefined,
+      range: (node: NodeHandle, rank: number): KeyRange | undefined => {
+        const ring = net.live().map((n) => n.localHandle).sort((a, b) => a.id.compare(b.id))
+        return rankRange(ring, ring.findIndex((h) => h.id.equals(node.id)), rank, true)
+      },
       neighborSet: (n: number) => net.closest(self.id, n + 1).filter((h) => !h.id.equals(self.id)),
       localLookup: (key: Id, n: number) => net.closest(key, n),
     }

@@ -10,3 +10,11 @@ export const LOOKUP_TIMEOUT_MS = 5_000
 export const REPLICATE_TIMEOUT_MS = 10_000
 /** Longest name of a public-key block (log heads, identity, inbox ...). */
 export const MAX_NAME_LENGTH = 256
+/** Period of replica upkeep (range digests exchanged with leaf-set neighbours). */
+export const UPKEEP_INTERVAL_MS = 60_000
+/** A leaf-set change brings the next upkeep round this close. */
+export const UPKEEP_DEBOUNCE_MS = 2_000
+/** A block outside this node's range is kept this long (the new replicas pull it meanwhile), then dropped. */
+export const DROP_GRACE_MS = 180_000
+/** Keys one sync reply may name. */
+export const MAX_SYNC_KEYS = 1_000

@@ -1,6 +1,6 @@
 import { defineProtocol, schema } from '@epost/codec'
 import type { Decoded } from '@epost/codec'
-import { MAX_BLOCK_BYTES } from './constants.js'
+import { MAX_BLOCK_BYTES, MAX_SYNC_KEYS } from './constants.js'
 
 const { v, id, handle, uint, bytes, handleList } = schema
 
@@ -27,6 +27,9 @@ export const pastProtocol = defineProtocol(PAST_PROTOCOL, {
   /** Straight to one replica: its copy, if any. */
   fetch: { type: 9, schema: v.object({ req: uint, key: id }) },
   fetchReply: { type: 10, schema: v.object({ req: uint, block: v.optional(block) }) },
+  /** Upkeep: "these are my keys in this arc, bucket by bucket"; the answer names the peer's keys in differing buckets. */
+  sync: { type: 11, schema: v.object({ req: uint, from: id, to: id, xor: bytes(64 * 16), counts: schema.list(uint, 64) }) },
+  syncReply: { type: 12, schema: v.object({ req: uint, keys: bytes(MAX_SYNC_KEYS * 16) }) },
 })
 
 export type PastMessage = Decoded<typeof pastProtocol.messages>

@@ -1,5 +1,8 @@
 import { EpostError, abortError, createMetrics, handleToWire, isEpostError, silentLogger } from '@epost/core'
-import type { Application, BlockStore, Clock, Counter, DeliveredMessage, Endpoint, Id, Logger, Metrics, NodeHandle, Overlay } from '@epost/core'
+import type { Application, BlockStore, Clock, Counter, DeliveredMessage, Endpoint, Id, KeyRange, Logger, Metrics, NodeHandle, Overlay } from '@epost/core'
+import { Upkeep, keysFromWire, keysToOffer } from './upkeep.js'
+import type { UpkeepHost } from './upkeep.js'
+import type { RangeDigest } from './digest.js'
 import { schema } from '@epost/codec'
 import { acceptReplacement, blockHandle, decodeBlock, encodeBlock, verifyBlock } from './blocks.js'
 import type { Block } from './blocks.js'
@@ -46,7 +49,7 @@ const MAX_K = 16
  * back verifying every answer, so that up to k-1 bad or dead replicas cannot make a reader accept
  * a forged, corrupted or rolled-back block.
  */
-export class PastNode implements Application {
+export class PastNode implements Application, UpkeepHost {
   readonly endpoint: Endpoint
   readonly store: BlockStore
   readonly #clock: Clock
@@ -55,7 +58,8 @@ export class PastNode implements Application {
   readonly #k: number
   readonly #t: { insert: number; lookup: number; replicate: number }
   readonly #waiting = new Map<number, Waiter>()
-  readonly #m: { stored: Counter; refused: Counter; malformed: Counter; repaired: Counter }
+  readonly #m: { stored: Counter; refused: Counter; malformed: Counter; repaired: Counter; upkeepBytes: Counter }
+  readonly #upkeep: Upkeep
   #req = 0
 
   constructor(init: PastInit, c: PastComponents) {
@@ -74,7 +78,13 @@ export class PastNode implements Application {
       refused: metrics.counter('epost_past_refused_total'),
       malformed: metrics.counter('epost_past_malformed_total'),
       repaired: metrics.counter('epost_past_repaired_total'),
+      upkeepBytes: metrics.counter('epost_past_upkeep_bytes_total'),
     }
+    this.#upkeep = new Upkeep(this, c.clock, {
+      rounds: metrics.counter('epost_past_upkeep_rounds_total'),
+      pulled: metrics.counter('epost_past_upkeep_pulled_total'),
+      dropped: metrics.counter('epost_past_upkeep_dropped_total'),
+    })
     this.endpoint = c.overlay.register(PAST_PROTOCOL, this)
     this.#log = (c.logger ?? silentLogger).forComponent('epost:past').child({ node: this.endpoint.localHandle.id.short() })
   }
@@ -221,6 +231,56 @@ export class PastNode implements Application {
       void this.store.get(b.key).then((block) => this.#send(from, 'fetchReply', { req: b.req, ...(block === undefined ? {} : { block }) }))
     },
     fetchReply: (_from, b) => this.#answer(b.req, { name: 'fetchReply', body: b }),
+    sync: (from, b) => {
+      const range = { from: b.from, to: b.to }
+      void keysToOffer(this.store, range, { xor: b.xor, counts: b.counts }).then((keys) => {
+        this.#m.upkeepBytes.inc(keys.length)
+        this.#send(from, 'syncReply', { req: b.req, keys })
+      })
+    },
+    syncReply: (_from, b) => this.#answer(b.req, { name: 'syncReply', body: b }),
+  }
+
+  // ------------------------------------------------------------ upkeep (UpkeepHost)
+
+  get k(): number {
+    return this.#k
+  }
+
+  /** Starts replica upkeep (periodic, and after every leaf-set change). */
+  start(): void {
+    this.#upkeep.start()
+  }
+
+  stop(): void {
+    this.#upkeep.stop()
+  }
+
+  /** One upkeep round now (tests and scenarios). */
+  upkeepRound(): Promise<void> {
+    return this.#upkeep.round()
+  }
+
+  update(): void {
+    this.#upkeep.poke()
+  }
+
+  async sync(peer: NodeHandle, range: KeyRange, digest: RangeDigest): Promise<Id[] | undefined> {
+    this.#m.upkeepBytes.inc(digest.xor.length + 4 * digest.counts.length + 40)
+    const r = await this.#ask((req) => this.#send(peer, 'sync', { req, from: range.from.bytes, to: range.to.bytes, xor: digest.xor, counts: digest.counts }), this.#t.lookup, undefined)
+    return r?.name === 'syncReply' ? keysFromWire(r.body.keys) : undefined
+  }
+
+  async pull(peer: NodeHandle, key: Id): Promise<boolean> {
+    const r = await this.#ask((req) => this.#send(peer, 'fetch', { req, key: key.bytes }), this.#t.lookup, undefined)
+    if (r?.name !== 'fetchReply' || r.body.block === undefined) return false
+    this.#m.upkeepBytes.inc(r.body.block.length)
+    try {
+      await this.storeLocal(key, r.body.block)
+      return true
+    } catch {
+      return false
+    }
   }
 
   /** The root: store, have the replica set store, then tell the inserting node how many did. */

@@ -1,3 +1,4 @@
+import { rankRange } from '@epost/core'
 import type { Id, KeyRange, NodeHandle } from '@epost/core'
 
 /**
@@ -115,23 +116,12 @@ export class LeafSet {
    * or undefined when the leaf set does not reach far enough around `node` to tell.
    */
   range(node: NodeHandle, rank: number): KeyRange | undefined {
-    const ring = [...this.#ccw].reverse().concat([this.self], this.#cw)
-    const i = ring.findIndex((h) => h.id.equals(node.id))
-    if (i < 0) return undefined
     if (this.knowsWholeRing) {
-      // Sort the whole known ring by position and treat it cyclically.
       const all = [this.self, ...this.members()].sort((a, b) => a.id.compare(b.id))
-      const n = all.length
-      if (rank + 1 >= n) return { from: node.id.add(1n), to: node.id } // every key
-      const j = all.findIndex((h) => h.id.equals(node.id))
-      const prev = all[(((j - rank - 1) % n) + n) % n] as NodeHandle
-      const next = all[(j + rank + 1) % n] as NodeHandle
-      return { from: midpoint(prev.id, node.id, true), to: midpoint(node.id, next.id, false) }
+      return rankRange(all, all.findIndex((h) => h.id.equals(node.id)), rank, true)
     }
-    const lo = ring[i - rank - 1]
-    const hi = ring[i + rank + 1]
-    if (lo === undefined || hi === undefined) return undefined
-    return { from: midpoint(lo.id, node.id, true), to: midpoint(node.id, hi.id, false) }
+    const ring = [...this.#ccw].reverse().concat([this.self], this.#cw)
+    return rankRange(ring, ring.findIndex((h) => h.id.equals(node.id)), rank, false)
   }
 
   #fits(side: NodeHandle[], id: Id, dist: (x: Id) => bigint): boolean {
@@ -149,18 +139,3 @@ export class LeafSet {
     return true
   }
 }
-
-/**
- * The first key closer to `b` than to `a`, walking clockwise from `a` to `b`, when `towardB` is
- * true; the last key still closer to `a` otherwise. Ties go to the smaller id, as in Id.isCloser.
- */
-function midpoint(a: Id, b: Id, towardB: boolean): Id {
-  const d = a.cwDistance(b)
-  const half = d / 2n
-  // keys a + t for t <= half are closer to a (tie at d even: t = d/2 goes to the smaller id)
-  const tieToA = d % 2n === 0n && a.value < b.value
-  const lastA = d % 2n === 0n ? (tieToA ? half : half - 1n) : half
-  return towardB ? a.add(lastA + 1n) : a.add(lastA)
-}
-
-export const _midpoint = midpoint
