@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { stderrProgress } from './progress.js'
 import { routingScenario } from './scenarios/routing.js'
 import { churnScenario } from './scenarios/churn.js'
+import { storageScenario } from './scenarios/storage.js'
 
 const USAGE = `usage: pnpm sim <scenario> [options] [--json]
 
@@ -12,6 +13,9 @@ scenarios:
            correct-root fraction, route/direct latency ratio (rdp), table size, memory
   churn    --nodes N (1000) --minutes T (60) --session-minutes S (30) --lookups-per-second R (10) --seed S (1)
            nodes crash after exponential sessions and are replaced; reports loss and wrong roots
+  storage  --nodes N (500) --objects M (5000) --k K (5) --fail F (4) --seed S (1)
+           PAST: inserts M objects, crashes F nodes of one replica set at once, lets upkeep
+           run, reports lost objects and the share back on k replicas
 
   --json   print one JSON object with the figures as the last line`
 
@@ -30,6 +34,9 @@ async function main(): Promise<number> {
       minutes: { type: 'string' },
       'session-minutes': { type: 'string' },
       'lookups-per-second': { type: 'string' },
+      objects: { type: 'string' },
+      k: { type: 'string' },
+      fail: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -63,6 +70,9 @@ async function main(): Promise<number> {
           stderrProgress,
         )),
       }
+      break
+    case 'storage':
+      result = { ...(await storageScenario({ nodes: num('nodes', 500), objects: num('objects', 5000), k: num('k', 5), fail: num('fail', 4), seed: num('seed', 1) }, stderrProgress)) }
       break
     default:
       process.stderr.write(`unknown scenario '${scenario}'\n\n${USAGE}\n`)

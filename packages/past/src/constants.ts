@@ -18,3 +18,5 @@ export const UPKEEP_DEBOUNCE_MS = 2_000
 export const DROP_GRACE_MS = 180_000
 /** Keys one sync reply may name. */
 export const MAX_SYNC_KEYS = 1_000
+/** A quiet round (no change in our keys or our neighbours) is skipped, but never more than this many in a row. */
+export const MAX_QUIET_ROUNDS = 10

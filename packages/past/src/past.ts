@@ -258,7 +258,7 @@ export class PastNode implements Application, UpkeepHost {
 
   /** One upkeep round now (tests and scenarios). */
   upkeepRound(): Promise<void> {
-    return this.#upkeep.round()
+    return this.#upkeep.round(true)
   }
 
   update(): void {

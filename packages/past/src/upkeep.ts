@@ -32,6 +32,8 @@ export class Upkeep {
   #soon: Timer | undefined
   #running = false
   #busy = false
+  #quiet = 0
+  #lastState = ''
 
   constructor(host: UpkeepHost, clock: Clock, m: { rounds: Counter; pulled: Counter; dropped: Counter }) {
     this.#host = host
@@ -56,7 +58,7 @@ export class Upkeep {
     if (!this.#running || this.#soon !== undefined) return
     this.#soon = this.#clock.setTimeout(() => {
       this.#soon = undefined
-      void this.round()
+      void this.round(true)
     }, C.UPKEEP_DEBOUNCE_MS)
   }
 
@@ -67,8 +69,8 @@ export class Upkeep {
     }, ms)
   }
 
-  /** One upkeep round; resolves when the pulls it started are done. */
-  async round(): Promise<void> {
+  /** One upkeep round; resolves when the pulls it started are done. `force` skips the quiet check. */
+  async round(force = false): Promise<void> {
     if (this.#busy) return
     this.#busy = true
     try {
@@ -76,14 +78,24 @@ export class Upkeep {
       const ep = host.endpoint
       const range = ep.range(ep.localHandle, host.k - 1)
       if (range === undefined) return
-      this.#m.rounds.inc()
       const mine = new Set<string>()
       const digest = emptyDigest()
       for await (const e of host.store.scan(range)) {
         mine.add(e.key.hex)
         addToDigest(digest, range, e.key)
       }
-      const peers = ep.neighborSet(64)
+      // Only the neighbours whose ranges overlap ours share keys with us.
+      const peers = ep.neighborSet(64).filter((p) => {
+        const r = ep.range(p, host.k - 1)
+        return r === undefined || inRange(r.from, range) || inRange(range.from, r)
+      })
+      // Nothing changed (our keys, our range, our neighbours) since the last round: skip it,
+      // except as a periodic safety net. Upkeep traffic then follows churn, not data held.
+      const state = `${range.from.hex}${range.to.hex}${peers.map((p) => p.id.hex).join('')}${Buffer.from(digest.xor).toString('base64')}${digest.counts.join(',')}`
+      if (!force && state === this.#lastState && ++this.#quiet < C.MAX_QUIET_ROUNDS) return
+      this.#quiet = 0
+      this.#lastState = state
+      this.#m.rounds.inc()
       await Promise.all(
         peers.map(async (peer) => {
           const keys = await host.sync(peer, range, digest)

@@ -1,0 +1,124 @@
+import type { Id } from '@epost/core'
+import { memoryStore } from '@epost/store/memory'
+import { PastNode, contentBlock } from '@epost/past'
+import { SimRing } from '../sim-ring.js'
+import type { SimMember } from '../sim-ring.js'
+import type { Progress } from '../progress.js'
+import { round } from './routing.js'
+
+export interface StorageOptions {
+  nodes: number
+  objects: number
+  k: number
+  fail: number
+  seed: number
+  /** Simulated minutes of upkeep after the crash. @default 5 */
+  settleMinutes?: number
+}
+
+export interface StorageResult {
+  nodes: number
+  objects: number
+  k: number
+  fail: number
+  inserted: number
+  retrievable: number
+  lost: number
+  /** Share of objects held by all k of their closest live nodes after upkeep. */
+  replicasAtK: number
+  /** Bytes of upkeep traffic (digests, offers, pulled blocks) per node from the crash to the end. */
+  upkeepBytesPerNode: number
+  wallSeconds: number
+}
+
+/**
+ * PAST's k-replica invariant after the worst crash: F nodes of one replica set fail at once; after
+ * upkeep every object must still be readable and back on its k closest live nodes.
+ */
+export async function storageScenario(o: StorageOptions, progress: Progress): Promise<StorageResult> {
+  const t0 = performance.now()
+  const ring = new SimRing({ seed: o.seed })
+  progress(`building a ring of ${o.nodes} nodes (seed ${o.seed})`)
+  await ring.build(o.nodes, 20)
+  await ring.clock.advance(30_000)
+  const pasts = new Map<SimMember, PastNode>()
+  for (const m of ring.liveReady()) {
+    const store = memoryStore()
+    await store.start()
+    const p = new PastNode({ replicas: o.k }, { overlay: m.node, store, clock: ring.clock, caPublicKey: ring.ca.keyPair.publicKey, metrics: ring.metrics })
+    p.start()
+    pasts.set(m, p)
+  }
+  const members = [...pasts.keys()]
+  progress(`inserting ${o.objects} objects with k = ${o.k}`)
+  const handles: Id[] = []
+  let failed = 0
+  const BATCH = 100
+  for (let done = 0; done < o.objects; done += BATCH) {
+    let pending = Math.min(BATCH, o.objects - done)
+    for (let i = 0; i < pending; i++) {
+      const p = pasts.get(ring.rng.pick(members)) as PastNode
+      p.insert(contentBlock(ring.rng.bytes(256))).then(
+        (r) => {
+          handles.push(r.handle)
+          pending--
+        },
+        () => {
+          failed++
+          pending--
+        },
+      )
+    }
+    await ring.clock.runUntilTrue(() => pending === 0, 120_000)
+  }
+  const target = ring.rng.pick(handles)
+  const byDistance = ring.liveReady().sort((a, b) => (target.isCloser(a.node.localHandle.id, b.node.localHandle.id) ? -1 : 1))
+  const victims = byDistance.slice(0, o.fail)
+  progress(`crashing ${victims.length} of the ${o.k} replicas of ${target.short()} at once`)
+  const bytes0 = ring.metrics.snapshot()['epost_past_upkeep_bytes_total'] ?? 0
+  for (const v of victims) {
+    pasts.get(v)?.stop()
+    await ring.crash(v)
+  }
+  await ring.clock.advance((o.settleMinutes ?? 5) * 60_000)
+  const upkeepBytes = (ring.metrics.snapshot()['epost_past_upkeep_bytes_total'] ?? 0) - bytes0
+
+  const live = ring.liveReady()
+  let atK = 0
+  let withCopy = 0
+  for (const h of handles) {
+    const closest = [...live].sort((a, b) => (h.isCloser(a.node.localHandle.id, b.node.localHandle.id) ? -1 : 1)).slice(0, o.k)
+    const held = await Promise.all(closest.map((m) => pasts.get(m)?.store.has(h) ?? false))
+    if (held.every(Boolean)) atK++
+    const anywhere = held.some(Boolean) || (await Promise.all(live.map((m) => pasts.get(m)?.store.has(h) ?? false))).some(Boolean)
+    if (anywhere) withCopy++
+  }
+  progress(`reading every object back through PAST`)
+  let retrievable = 0
+  let outstanding = handles.length
+  for (const h of handles) {
+    const reader = pasts.get(ring.rng.pick(live)) as PastNode
+    reader.lookup(h).then(
+      () => {
+        retrievable++
+        outstanding--
+      },
+      () => outstanding--,
+    )
+  }
+  await ring.clock.runUntilTrue(() => outstanding === 0, 300_000)
+  for (const p of pasts.values()) p.stop()
+  await ring.stop()
+  return {
+    nodes: o.nodes,
+    objects: o.objects,
+    k: o.k,
+    fail: o.fail,
+    inserted: handles.length,
+    retrievable,
+    lost: handles.length - withCopy,
+    replicasAtK: round(handles.length === 0 ? 1 : atK / handles.length, 4),
+    upkeepBytesPerNode: Math.round(upkeepBytes / o.nodes),
+    wallSeconds: round((performance.now() - t0) / 1000, 1),
+  }
+}
