@@ -3,6 +3,7 @@ import { stderrProgress } from './progress.js'
 import { routingScenario } from './scenarios/routing.js'
 import { churnScenario } from './scenarios/churn.js'
 import { storageScenario } from './scenarios/storage.js'
+import { reliabilityScenario } from './scenarios/reliability.js'
 
 const USAGE = `usage: pnpm sim <scenario> [options] [--json]
 
@@ -16,6 +17,8 @@ scenarios:
   storage  --nodes N (500) --objects M (5000) --k K (5) --fail F (4) --seed S (1)
            PAST: inserts M objects, crashes F nodes of one replica set at once, lets upkeep
            run, reports lost objects and the share back on k replicas
+  reliability --p P (0.9) --target PT (0.9999) [--nodes 1000 --trials 200000 --seed 1]
+           k from the Kangasharju analysis, and the loss table for p in {0.99, 0.9, 0.5, 0.3}
 
   --json   print one JSON object with the figures as the last line`
 
@@ -35,6 +38,9 @@ async function main(): Promise<number> {
       'session-minutes': { type: 'string' },
       'lookups-per-second': { type: 'string' },
       objects: { type: 'string' },
+      p: { type: 'string' },
+      target: { type: 'string' },
+      trials: { type: 'string' },
       k: { type: 'string' },
       fail: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -70,6 +76,9 @@ async function main(): Promise<number> {
           stderrProgress,
         )),
       }
+      break
+    case 'reliability':
+      result = { ...(await reliabilityScenario({ p: num('p', 0.9), target: num('target', 0.9999), peers: num('nodes', 1000), trials: num('trials', 200_000), seed: num('seed', 1) }, stderrProgress)) }
       break
     case 'storage':
       result = { ...(await storageScenario({ nodes: num('nodes', 500), objects: num('objects', 5000), k: num('k', 5), fail: num('fail', 4), seed: num('seed', 1) }, stderrProgress)) }
