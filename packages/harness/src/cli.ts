@@ -16,7 +16,8 @@ scenarios:
            nodes crash after exponential sessions and are replaced; reports loss and wrong roots
   storage  --nodes N (500) --objects M (5000) --k K (5) --fail F (4) --seed S (1)
            PAST: inserts M objects, crashes F nodes of one replica set at once, lets upkeep
-           run, reports lost objects and the share back on k replicas
+           run, reports lost objects and the share back on k replicas;
+           with --churn-session-minutes S --minutes T, also continuous churn for T minutes
   reliability --p P (0.9) --target PT (0.9999) [--nodes 1000 --trials 200000 --seed 1]
            k from the Kangasharju analysis, and the loss table for p in {0.99, 0.9, 0.5, 0.3}
 
@@ -38,6 +39,7 @@ async function main(): Promise<number> {
       'session-minutes': { type: 'string' },
       'lookups-per-second': { type: 'string' },
       objects: { type: 'string' },
+      'churn-session-minutes': { type: 'string' },
       p: { type: 'string' },
       target: { type: 'string' },
       trials: { type: 'string' },
@@ -81,7 +83,19 @@ async function main(): Promise<number> {
       result = { ...(await reliabilityScenario({ p: num('p', 0.9), target: num('target', 0.9999), peers: num('nodes', 1000), trials: num('trials', 200_000), seed: num('seed', 1) }, stderrProgress)) }
       break
     case 'storage':
-      result = { ...(await storageScenario({ nodes: num('nodes', 500), objects: num('objects', 5000), k: num('k', 5), fail: num('fail', 4), seed: num('seed', 1) }, stderrProgress)) }
+      result = {
+        ...(await storageScenario(
+          {
+            nodes: num('nodes', 500),
+            objects: num('objects', 5000),
+            k: num('k', 5),
+            fail: num('fail', 4),
+            seed: num('seed', 1),
+            ...(values['churn-session-minutes'] === undefined ? {} : { churnSessionMinutes: num('churn-session-minutes', 30), minutes: num('minutes', 60) }),
+          },
+          stderrProgress,
+        )),
+      }
       break
     default:
       process.stderr.write(`unknown scenario '${scenario}'\n\n${USAGE}\n`)

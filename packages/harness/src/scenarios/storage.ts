@@ -14,6 +14,10 @@ export interface StorageOptions {
   seed: number
   /** Simulated minutes of upkeep after the crash. @default 5 */
   settleMinutes?: number
+  /** With churn: nodes crash after exponential sessions of this mean and are replaced. */
+  churnSessionMinutes?: number
+  /** With churn: how long it runs. @default 60 */
+  minutes?: number
 }
 
 export interface StorageResult {
@@ -28,6 +32,8 @@ export interface StorageResult {
   replicasAtK: number
   /** Bytes of upkeep traffic (digests, offers, pulled blocks) per node from the crash to the end. */
   upkeepBytesPerNode: number
+  /** Crashes (the F at once, plus churn). */
+  crashes: number
   wallSeconds: number
 }
 
@@ -42,13 +48,14 @@ export async function storageScenario(o: StorageOptions, progress: Progress): Pr
   await ring.build(o.nodes, 20)
   await ring.clock.advance(30_000)
   const pasts = new Map<SimMember, PastNode>()
-  for (const m of ring.liveReady()) {
+  const attach = async (m: SimMember): Promise<void> => {
     const store = memoryStore()
     await store.start()
     const p = new PastNode({ replicas: o.k }, { overlay: m.node, store, clock: ring.clock, caPublicKey: ring.ca.keyPair.publicKey, metrics: ring.metrics })
     p.start()
     pasts.set(m, p)
   }
+  for (const m of ring.liveReady()) await attach(m)
   const members = [...pasts.keys()]
   progress(`inserting ${o.objects} objects with k = ${o.k}`)
   const handles: Id[] = []
@@ -76,9 +83,38 @@ export async function storageScenario(o: StorageOptions, progress: Progress): Pr
   const victims = byDistance.slice(0, o.fail)
   progress(`crashing ${victims.length} of the ${o.k} replicas of ${target.short()} at once`)
   const bytes0 = ring.metrics.snapshot()['epost_past_upkeep_bytes_total'] ?? 0
-  for (const v of victims) {
+  let crashes = 0
+  const crash = async (v: SimMember): Promise<void> => {
+    crashes++
     pasts.get(v)?.stop()
+    pasts.delete(v)
     await ring.crash(v)
+  }
+  for (const v of victims) await crash(v)
+  if (o.churnSessionMinutes !== undefined) {
+    // Continuous churn: every node crashes after an exponential session and a new one joins.
+    const churnRng = ring.rng.fork('storage-churn')
+    const mean = o.churnSessionMinutes * 60_000
+    let stopping = false
+    const schedule = (m: SimMember): void => {
+      ring.clock.setTimeout(() => {
+        if (stopping || !m.alive) return
+        void crash(m)
+        const { member, joined } = ring.add()
+        void joined.then(async () => {
+          if (!member.alive) return
+          await attach(member)
+          schedule(member)
+        })
+      }, churnRng.exponential(mean))
+    }
+    for (const m of ring.liveReady()) schedule(m)
+    const minutes = o.minutes ?? 60
+    for (let t = 0; t < minutes; t += 5) {
+      await ring.clock.advance(5 * 60_000)
+      progress(`  t=${t + 5} min: ${crashes} crashes, ${((performance.now() - t0) / 1000).toFixed(0)} s wall`)
+    }
+    stopping = true
   }
   await ring.clock.advance((o.settleMinutes ?? 5) * 60_000)
   const upkeepBytes = (ring.metrics.snapshot()['epost_past_upkeep_bytes_total'] ?? 0) - bytes0
@@ -119,6 +155,7 @@ export async function storageScenario(o: StorageOptions, progress: Progress): Pr
     lost: handles.length - withCopy,
     replicasAtK: round(handles.length === 0 ? 1 : atK / handles.length, 4),
     upkeepBytesPerNode: Math.round(upkeepBytes / o.nodes),
+    crashes,
     wallSeconds: round((performance.now() - t0) / 1000, 1),
   }
 }
