@@ -1,7 +1,7 @@
 import { EpostError } from '@epost/core'
 import type { Id } from '@epost/core'
 import { pack, schema, unpack } from '@epost/codec'
-import { concatBytes, equalBytes, hashToId, sign, signingPublicKey, userCertificateHandle, verify, verifyUserCertificate } from '@epost/crypto'
+import { concatBytes, equalBytes, hashToId, sha256, sign, signingPublicKey, userCertificateHandle, verify, verifyUserCertificate } from '@epost/crypto'
 import { MAX_BLOCK_BYTES, MAX_NAME_LENGTH } from './constants.js'
 
 const { v } = schema
@@ -13,7 +13,7 @@ const { v } = schema
  *   signed and carries a sequence number, and storing nodes refuse to go backwards;
  * - certificate: a CA-signed user certificate; handle = hash of the address it certifies.
  */
-export type Block = ContentBlock | PublicKeyBlock | CertificateBlock
+export type Block = ContentBlock | PublicKeyBlock | CertificateBlock | AppendBlock
 
 export interface ContentBlock {
   kind: 'content'
@@ -35,9 +35,42 @@ export interface CertificateBlock {
   certificate: Uint8Array
 }
 
+/**
+ * An append-only object (the Kangasharju inbox): entries signed by their writers, kept by each
+ * replica in its own list; readers merge every replica's list (a superset, deduplicated). Only the
+ * owner trims, with a signed, sequence-numbered list of the entry ids it has consumed.
+ */
+export interface AppendBlock {
+  kind: 'append'
+  owner: Uint8Array
+  name: string
+  entries: AppendEntry[]
+  trim?: TrimRecord
+}
+
+export interface AppendEntry {
+  writer: Uint8Array
+  data: Uint8Array
+  signature: Uint8Array
+}
+
+export interface TrimRecord {
+  seq: number
+  /** Ids (sha256 of the encoded entry) of the entries removed, concatenated, 32 bytes each. */
+  ids: Uint8Array
+  signature: Uint8Array
+}
+
+/** Entries one append-only object holds at most; appenders beyond it are refused until the owner trims. */
+export const MAX_APPEND_ENTRIES = 4096
+
 const TAG_CONTENT = 1
 const TAG_PUBLIC_KEY = 2
 const TAG_CERTIFICATE = 3
+const TAG_APPEND = 4
+const APPEND_HANDLE_TAG = new TextEncoder().encode('epost-past-append-handle-v1')
+const ENTRY_SIGN_TAG = new TextEncoder().encode('epost-past-entry-v1')
+const TRIM_SIGN_TAG = new TextEncoder().encode('epost-past-trim-v1')
 const PK_SIGN_TAG = new TextEncoder().encode('epost-past-pk-v1')
 const PK_HANDLE_TAG = new TextEncoder().encode('epost-past-pk-handle-v1')
 
@@ -45,6 +78,13 @@ const wire = v.union([
   v.tuple([v.literal(TAG_CONTENT), schema.bytes(MAX_BLOCK_BYTES)]),
   v.tuple([v.literal(TAG_PUBLIC_KEY), schema.fixedBytes(32), v.pipe(v.string(), v.maxLength(MAX_NAME_LENGTH)), schema.uint, schema.bytes(MAX_BLOCK_BYTES), schema.fixedBytes(64)]),
   v.tuple([v.literal(TAG_CERTIFICATE), schema.bytes(4096)]),
+  v.tuple([
+    v.literal(TAG_APPEND),
+    schema.fixedBytes(32),
+    v.pipe(v.string(), v.maxLength(MAX_NAME_LENGTH)),
+    schema.list(v.tuple([schema.fixedBytes(32), schema.bytes(MAX_BLOCK_BYTES), schema.fixedBytes(64)]), MAX_APPEND_ENTRIES),
+    v.optional(v.tuple([schema.uint, schema.bytes(32 * MAX_APPEND_ENTRIES), schema.fixedBytes(64)])),
+  ]),
 ])
 
 export function contentBlock(data: Uint8Array): ContentBlock {
@@ -58,6 +98,48 @@ export function publicKeyBlock(owner: { publicKey: Uint8Array; privateKey: Uint8
   b.signature = sign(owner.privateKey, signedPart(b))
   if (!equalBytes(signingPublicKey(owner.privateKey), owner.publicKey)) throw new EpostError('EPOST_CRYPTO_BAD_KEY', 'the private key does not belong to the public key')
   return b
+}
+
+/** The handle of the owner's append-only object `name`. */
+export function appendHandle(owner: Uint8Array, name: string): Id {
+  return hashToId(concatBytes(APPEND_HANDLE_TAG, owner, new TextEncoder().encode(name)))
+}
+
+/** One entry, signed by its writer, for the append-only object at `handle`. */
+export function appendEntry(handle: Id, writer: { publicKey: Uint8Array; privateKey: Uint8Array }, data: Uint8Array): AppendEntry {
+  return { writer: writer.publicKey, data, signature: sign(writer.privateKey, pack([ENTRY_SIGN_TAG, handle.bytes, writer.publicKey, data])) }
+}
+
+/** A block that appends `entries` to the owner's object `name` (insert it to append). */
+export function appendBlock(owner: Uint8Array, name: string, entries: AppendEntry[], trim?: TrimRecord): AppendBlock {
+  return { kind: 'append', owner, name, entries, ...(trim === undefined ? {} : { trim }) }
+}
+
+/** The owner's signed record that the entries with these ids are consumed (insert an appendBlock with it to trim). */
+export function trimRecord(handle: Id, owner: { publicKey: Uint8Array; privateKey: Uint8Array }, seq: number, ids: readonly Uint8Array[]): TrimRecord {
+  const joined = concatBytes(...ids)
+  return { seq, ids: joined, signature: sign(owner.privateKey, pack([TRIM_SIGN_TAG, handle.bytes, seq, joined])) }
+}
+
+/** An entry's id: the SHA-256 of its encoding (what trims name, and what merging deduplicates on). */
+export function entryId(e: AppendEntry): Uint8Array {
+  return sha256(pack([e.writer, e.data, e.signature]))
+}
+
+/** The union of two copies of one append-only object, with the newer trim applied. */
+export function mergeAppend(a: AppendBlock, b: AppendBlock): AppendBlock {
+  const trim = a.trim === undefined ? b.trim : b.trim === undefined ? a.trim : b.trim.seq > a.trim.seq ? b.trim : a.trim
+  const trimmed = new Set<string>()
+  if (trim !== undefined) for (let i = 0; i + 32 <= trim.ids.length; i += 32) trimmed.add(Buffer.from(trim.ids.subarray(i, i + 32)).toString('hex'))
+  const seen = new Set<string>()
+  const entries: AppendEntry[] = []
+  for (const e of [...a.entries, ...b.entries]) {
+    const id = Buffer.from(entryId(e)).toString('hex')
+    if (seen.has(id) || trimmed.has(id)) continue
+    seen.add(id)
+    entries.push(e)
+  }
+  return { kind: 'append', owner: a.owner, name: a.name, entries: entries.slice(0, MAX_APPEND_ENTRIES), ...(trim === undefined ? {} : { trim }) }
 }
 
 export function certificateBlock(certificate: Uint8Array): CertificateBlock {
@@ -84,6 +166,9 @@ export function encodeBlock(b: Block): Uint8Array {
       break
     case 'certificate':
       bytes = pack([TAG_CERTIFICATE, b.certificate])
+      break
+    case 'append':
+      bytes = pack([TAG_APPEND, b.owner, b.name, b.entries.map((e) => [e.writer, e.data, e.signature]), ...(b.trim === undefined ? [] : [[b.trim.seq, b.trim.ids, b.trim.signature]])])
   }
   if (bytes.length > MAX_BLOCK_BYTES + 1024) throw new EpostError('EPOST_PAST_BLOCK_TOO_LARGE', `a block is at most ${MAX_BLOCK_BYTES} bytes; chunk larger bodies`)
   return bytes
@@ -107,6 +192,16 @@ export function decodeBlock(bytes: Uint8Array): Block {
       return { kind: 'public-key', owner: t[1], name: t[2], seq: t[3], data: t[4], signature: t[5] }
     case TAG_CERTIFICATE:
       return { kind: 'certificate', certificate: t[1] }
+    case TAG_APPEND: {
+      const trim = t[4]
+      return {
+        kind: 'append',
+        owner: t[1],
+        name: t[2],
+        entries: t[3].map(([writer, data, signature]) => ({ writer, data, signature })),
+        ...(trim === undefined ? {} : { trim: { seq: trim[0], ids: trim[1], signature: trim[2] } }),
+      }
+    }
   }
 }
 
@@ -117,6 +212,8 @@ export function blockHandle(b: Block, caPublicKey?: Uint8Array): Id {
       return hashToId(b.data)
     case 'public-key':
       return publicKeyHandle(b.owner, b.name)
+    case 'append':
+      return appendHandle(b.owner, b.name)
     case 'certificate':
       if (caPublicKey === undefined) throw new EpostError('EPOST_INVALID_ARGUMENT', 'a certificate block needs the CA key')
       try {
@@ -150,6 +247,17 @@ export function verifyBlock(handle: Id, b: Block, options: VerifyOptions): void 
       if (!publicKeyHandle(b.owner, b.name).equals(handle)) bad('owner and name do not hash to the handle')
       if (!verify(b.owner, signedPart(b), b.signature)) bad("the owner's signature does not verify")
       return
+    case 'append': {
+      if (!appendHandle(b.owner, b.name).equals(handle)) bad('owner and name do not hash to the handle')
+      for (const e of b.entries) {
+        if (!verify(e.writer, pack([ENTRY_SIGN_TAG, handle.bytes, e.writer, e.data]), e.signature)) bad("an entry's writer signature does not verify")
+      }
+      if (b.trim !== undefined) {
+        if (b.trim.ids.length % 32 !== 0) bad('trim ids are 32 bytes each')
+        if (!verify(b.owner, pack([TRIM_SIGN_TAG, handle.bytes, b.trim.seq, b.trim.ids]), b.trim.signature)) bad("the trim is not signed by the owner")
+      }
+      return
+    }
     case 'certificate': {
       let address: string
       try {
@@ -167,10 +275,11 @@ export function verifyBlock(handle: Id, b: Block, options: VerifyOptions): void 
  * block only moves forward (a lower sequence number, or the same number with other content, is a
  * rollback or a fork and is refused); a certificate may be replaced by a later one.
  */
-export function acceptReplacement(existing: Block, incoming: Block): 'same' | 'newer' | 'refuse' {
+export function acceptReplacement(existing: Block, incoming: Block): 'same' | 'newer' | 'merge' | 'refuse' {
   const a = encodeBlock(existing)
   const b = encodeBlock(incoming)
   if (equalBytes(a, b)) return 'same'
+  if (existing.kind === 'append' && incoming.kind === 'append') return 'merge'
   if (existing.kind === 'public-key' && incoming.kind === 'public-key') return incoming.seq > existing.seq ? 'newer' : 'refuse'
   if (existing.kind === 'certificate' && incoming.kind === 'certificate') return 'newer'
   return 'refuse'

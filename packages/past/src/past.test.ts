@@ -3,7 +3,7 @@ import { Id, RealClock, Rng, createMetrics } from '@epost/core'
 import { TestOverlayNetwork } from '@epost/compliance'
 import { encodeUserCertificate, issueUserCertificate, signingKeyPairFromSeed, userCertificateHandle } from '@epost/crypto'
 import { memoryStore } from '@epost/store/memory'
-import { PastNode, certificateBlock, contentBlock, decodeBlock, encodeBlock, publicKeyBlock, publicKeyHandle } from './index.js'
+import { PastNode, appendBlock, appendEntry, appendHandle, certificateBlock, contentBlock, decodeBlock, encodeBlock, entryId, publicKeyBlock, publicKeyHandle, trimRecord } from './index.js'
 import type { Block } from './index.js'
 import { pastProtocol } from './messages.js'
 
@@ -28,7 +28,7 @@ async function ring(n: number, seed = SEED) {
 }
 
 const bytesOf = (s: string): Uint8Array => new TextEncoder().encode(s)
-const dataOf = (b: Block): string => new TextDecoder().decode(b.kind === 'certificate' ? b.certificate : b.data)
+const dataOf = (b: Block): string => new TextDecoder().decode(b.kind === 'certificate' ? b.certificate : b.kind === 'append' ? new Uint8Array() : b.data)
 
 describe(`PAST over the test overlay (seed ${SEED})`, () => {
   it('stores a content-hash block on exactly the k closest nodes and reads it back', async () => {
@@ -101,6 +101,39 @@ describe(`PAST over the test overlay (seed ${SEED})`, () => {
       Promise.all(reps.map(async (p) => { const b = await p.store.get(h); return b === undefined ? -1 : (decodeBlock(b) as { seq: number }).seq }))
     for (let i = 0; i < 50 && (await settled()).some((s) => s !== 5); i++) await new Promise((res) => setTimeout(res, 10))
     expect(await settled()).toEqual([5, 5, 5, 5, 5])
+  })
+
+  it('keeps append-only objects as a superset of every replica, trimmed only by the owner', async () => {
+    const r = await ring(12)
+    const owner = signingKeyPairFromSeed(r.rng.bytes(32))
+    const alice = signingKeyPairFromSeed(r.rng.bytes(32))
+    const bob = signingKeyPairFromSeed(r.rng.bytes(32))
+    const h = appendHandle(owner.publicKey, 'inbox')
+    const [a, b, reader] = r.nodes as [PastNode, PastNode, PastNode]
+    const e1 = appendEntry(h, alice, bytesOf('from alice'))
+    const e2 = appendEntry(h, bob, bytesOf('from bob'))
+    expect((await a.insert(appendBlock(owner.publicKey, 'inbox', [e1]))).stored).toBe(K)
+    expect((await b.insert(appendBlock(owner.publicKey, 'inbox', [e2]))).stored).toBe(K)
+    // A third entry reached only one replica (its other copies were lost, say).
+    const e3 = appendEntry(h, alice, bytesOf('only on one'))
+    const reps = r.replicasOf(h)
+    await (reps[3] as PastNode).storeLocal(h, encodeBlock(appendBlock(owner.publicKey, 'inbox', [e3])))
+    const texts = (blk: Block): string[] => (blk.kind === 'append' ? blk.entries.map((e) => new TextDecoder().decode(e.data)).sort() : [])
+    expect(texts(await reader.lookupAll(h))).toEqual(['from alice', 'from bob', 'only on one'])
+    // The read repaired the replicas: every one now holds all three.
+    const counts = async (): Promise<number[]> => Promise.all(reps.map(async (p) => { const x = await p.store.get(h); return x === undefined ? 0 : (decodeBlock(x) as { entries: unknown[] }).entries.length }))
+    for (let i = 0; i < 50 && (await counts()).some((c) => c !== 3); i++) await new Promise((res) => setTimeout(res, 10))
+    expect(await counts()).toEqual([3, 3, 3, 3, 3])
+    // A forged entry is refused.
+    const forged = { ...appendEntry(h, alice, bytesOf('forged')), signature: new Uint8Array(64).fill(1) }
+    await expect(a.insert(appendBlock(owner.publicKey, 'inbox', [forged]))).rejects.toMatchObject({ code: 'EPOST_PAST_INVALID_BLOCK' })
+    // Only the owner trims; a trim by anyone else is refused.
+    await expect(a.insert(appendBlock(owner.publicKey, 'inbox', [], trimRecord(h, bob, 1, [entryId(e1)])))).rejects.toMatchObject({ code: 'EPOST_PAST_INVALID_BLOCK' })
+    await a.insert(appendBlock(owner.publicKey, 'inbox', [], trimRecord(h, owner, 1, [entryId(e1), entryId(e3)])))
+    expect(texts(await reader.lookupAll(h))).toEqual(['from bob'])
+    // A stale copy pushed back by a replica does not bring trimmed entries back.
+    await (reps[0] as PastNode).storeLocal(h, encodeBlock(appendBlock(owner.publicKey, 'inbox', [e1, e3])))
+    expect(texts(await reader.lookupAll(h))).toEqual(['from bob'])
   })
 
   it('falls back to the other replicas when the root is dead', async () => {

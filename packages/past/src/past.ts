@@ -4,7 +4,7 @@ import { Upkeep, keysFromWire, keysToOffer } from './upkeep.js'
 import type { UpkeepHost } from './upkeep.js'
 import type { RangeDigest } from './digest.js'
 import { schema } from '@epost/codec'
-import { acceptReplacement, blockHandle, decodeBlock, encodeBlock, verifyBlock } from './blocks.js'
+import { acceptReplacement, blockHandle, decodeBlock, encodeBlock, mergeAppend, verifyBlock } from './blocks.js'
 import type { Block } from './blocks.js'
 import * as C from './constants.js'
 import { PAST_PROTOCOL, pastProtocol } from './messages.js'
@@ -148,11 +148,18 @@ export class PastNode implements Application, UpkeepHost {
   async lookupAll(handle: Id, options: { signal?: AbortSignal } = {}): Promise<Block> {
     const all = await this.#fetchAll(handle, options.signal)
     let best: Block | undefined
-    for (const { block } of all) if (block !== undefined && (best === undefined || newer(block, best))) best = block
+    for (const { block } of all) {
+      if (block === undefined) continue
+      if (best?.kind === 'append' && block.kind === 'append') best = mergeAppend(best, block)
+      else if (best === undefined || newer(block, best)) best = block
+    }
     if (best === undefined) throw new EpostError('EPOST_PAST_NOT_FOUND', `no replica holds a valid block at ${handle.short()}`, { details: { handle: handle.hex } })
     const bytes = encodeBlock(best)
+    const bestBytes = best.kind === 'append' ? bytes : undefined
     for (const { replica, block } of all) {
-      if (block !== undefined && !newer(best, block)) continue
+      // Append-only objects: a replica whose copy is not the merged superset gets the superset.
+      if (bestBytes !== undefined && block !== undefined && equalBytesOf(encodeBlock(block), bestBytes)) continue
+      if (bestBytes === undefined && block !== undefined && !newer(best, block)) continue
       this.#m.repaired.inc()
       this.#send(replica, 'replicate', { req: 0, key: handle.bytes, block: bytes })
     }
@@ -183,6 +190,7 @@ export class PastNode implements Application, UpkeepHost {
       if (existing !== undefined) {
         const verdict = acceptReplacement(existing, block)
         if (verdict === 'same') return
+        if (verdict === 'merge' && existing.kind === 'append' && block.kind === 'append') block = mergeAppend(existing, block)
         if (verdict === 'refuse') {
           this.#m.refused.inc()
           throw new EpostError('EPOST_PAST_STALE_VERSION', `refusing ${block.kind} block at ${key.short()}: it would replace a newer or different version`)
@@ -371,6 +379,10 @@ export class PastNode implements Application, UpkeepHost {
   #send<N extends PastMessageName>(to: NodeHandle, name: N, body: unknown): void {
     this.endpoint.send(to, pastProtocol.encode(name, body as never))
   }
+}
+
+function equalBytesOf(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
 /** Is `a` a newer version than `b` (public-key blocks by sequence number; others never)? */
