@@ -46,6 +46,7 @@ export type EpostErrorCode =
   | 'EPOST_PAST_STALE_VERSION'
   | 'EPOST_PAST_INSUFFICIENT_REPLICAS'
   | 'EPOST_PAST_BLOCK_TOO_LARGE'
+  | 'EPOST_PAST_BUSY'
 
 export interface EpostErrorOptions {
   cause?: unknown

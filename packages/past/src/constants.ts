@@ -20,3 +20,7 @@ export const DROP_GRACE_MS = 180_000
 export const MAX_SYNC_KEYS = 1_000
 /** A quiet round (no change in our keys or our neighbours) is skipped, but never more than this many in a row. */
 export const MAX_QUIET_ROUNDS = 10
+/** Client operations (insert, lookup) a node runs at once (the Kangasharju prototype's maxOps). */
+export const MAX_OPS = 64
+/** Operations that may wait for a slot; beyond this, callers get EPOST_PAST_BUSY at once. */
+export const MAX_WAITING_OPS = 1024

@@ -1,6 +1,7 @@
 import { EpostError, abortError, createMetrics, handleToWire, isEpostError, silentLogger } from '@epost/core'
 import type { Application, BlockStore, Clock, Counter, DeliveredMessage, Endpoint, Id, KeyRange, Logger, Metrics, NodeHandle, Overlay } from '@epost/core'
 import { Upkeep, keysFromWire, keysToOffer } from './upkeep.js'
+import { Limiter } from './limiter.js'
 import type { UpkeepHost } from './upkeep.js'
 import type { RangeDigest } from './digest.js'
 import { schema } from '@epost/codec'
@@ -19,6 +20,10 @@ export interface PastInit {
   lookupTimeoutMs?: number
   /** @default REPLICATE_TIMEOUT_MS */
   replicateTimeoutMs?: number
+  /** Client operations at once. @default MAX_OPS */
+  maxOps?: number
+  /** Operations that may wait for a slot. @default MAX_WAITING_OPS */
+  maxWaitingOps?: number
 }
 
 export interface PastComponents {
@@ -60,6 +65,7 @@ export class PastNode implements Application, UpkeepHost {
   readonly #waiting = new Map<number, Waiter>()
   readonly #m: { stored: Counter; refused: Counter; malformed: Counter; repaired: Counter; upkeepBytes: Counter }
   readonly #upkeep: Upkeep
+  readonly #ops: Limiter
   #req = 0
 
   constructor(init: PastInit, c: PastComponents) {
@@ -72,6 +78,7 @@ export class PastNode implements Application, UpkeepHost {
       lookup: init.lookupTimeoutMs ?? C.LOOKUP_TIMEOUT_MS,
       replicate: init.replicateTimeoutMs ?? C.REPLICATE_TIMEOUT_MS,
     }
+    this.#ops = new Limiter(init.maxOps ?? C.MAX_OPS, init.maxWaitingOps ?? C.MAX_WAITING_OPS)
     const metrics = c.metrics ?? createMetrics()
     this.#m = {
       stored: metrics.counter('epost_past_stored_total'),
@@ -96,7 +103,11 @@ export class PastNode implements Application, UpkeepHost {
    * rejects with EPOST_PAST_INSUFFICIENT_REPLICAS if fewer did in time, EPOST_PAST_INVALID_BLOCK
    * or EPOST_PAST_STALE_VERSION if the root refused it.
    */
-  async insert(block: Block, options: { k?: number; signal?: AbortSignal } = {}): Promise<InsertResult> {
+  insert(block: Block, options: { k?: number; signal?: AbortSignal } = {}): Promise<InsertResult> {
+    return this.#ops.run(() => this.#insert(block, options), options.signal)
+  }
+
+  async #insert(block: Block, options: { k?: number; signal?: AbortSignal }): Promise<InsertResult> {
     const k = Math.min(options.k ?? this.#k, MAX_K)
     const handle = blockHandle(block, this.#ca)
     verifyBlock(handle, block, { caPublicKey: this.#ca })
@@ -124,7 +135,11 @@ export class PastNode implements Application, UpkeepHost {
    * every replica and returns the first that verifies. For public-key blocks use lookupAll to be
    * sure of the newest version.
    */
-  async lookup(handle: Id, options: { signal?: AbortSignal } = {}): Promise<Block> {
+  lookup(handle: Id, options: { signal?: AbortSignal } = {}): Promise<Block> {
+    return this.#ops.run(() => this.#lookup(handle, options), options.signal)
+  }
+
+  async #lookup(handle: Id, options: { signal?: AbortSignal }): Promise<Block> {
     const reply = await this.#ask(
       (req) => this.#route(handle, 'lookup', { req, origin: handleToWire(this.endpoint.localHandle), key: handle.bytes }),
       this.#t.lookup,
@@ -145,7 +160,11 @@ export class PastNode implements Application, UpkeepHost {
    * highest sequence number): a replica that serves an old, forged or corrupted version is
    * outvoted, and replicas seen stale are repaired with the newest version.
    */
-  async lookupAll(handle: Id, options: { signal?: AbortSignal } = {}): Promise<Block> {
+  lookupAll(handle: Id, options: { signal?: AbortSignal } = {}): Promise<Block> {
+    return this.#ops.run(() => this.#lookupAll(handle, options), options.signal)
+  }
+
+  async #lookupAll(handle: Id, options: { signal?: AbortSignal }): Promise<Block> {
     const all = await this.#fetchAll(handle, options.signal)
     let best: Block | undefined
     for (const { block } of all) {
