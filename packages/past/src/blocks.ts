@@ -13,7 +13,21 @@ const { v } = schema
  *   signed and carries a sequence number, and storing nodes refuse to go backwards;
  * - certificate: a CA-signed user certificate; handle = hash of the address it certifies.
  */
-export type Block = ContentBlock | PublicKeyBlock | CertificateBlock | AppendBlock
+export type Block = ContentBlock | PublicKeyBlock | CertificateBlock | AppendBlock | Tombstone
+
+/**
+ * The owner's signed deletion of its public-key block or append-only object `name` (authorised
+ * deletion, Kangasharju): replicas replace the block with it and refuse older versions; upkeep
+ * garbage-collects it after TOMBSTONE_TTL_MS.
+ */
+export interface Tombstone {
+  kind: 'tombstone'
+  owner: Uint8Array
+  name: string
+  target: 'public-key' | 'append'
+  seq: number
+  signature: Uint8Array
+}
 
 export interface ContentBlock {
   kind: 'content'
@@ -68,6 +82,8 @@ const TAG_CONTENT = 1
 const TAG_PUBLIC_KEY = 2
 const TAG_CERTIFICATE = 3
 const TAG_APPEND = 4
+const TAG_TOMBSTONE = 5
+const TOMB_SIGN_TAG = new TextEncoder().encode('epost-past-tombstone-v1')
 const APPEND_HANDLE_TAG = new TextEncoder().encode('epost-past-append-handle-v1')
 const ENTRY_SIGN_TAG = new TextEncoder().encode('epost-past-entry-v1')
 const TRIM_SIGN_TAG = new TextEncoder().encode('epost-past-trim-v1')
@@ -85,6 +101,7 @@ const wire = v.union([
     schema.list(v.tuple([schema.fixedBytes(32), schema.bytes(MAX_BLOCK_BYTES), schema.fixedBytes(64)]), MAX_APPEND_ENTRIES),
     v.optional(v.tuple([schema.uint, schema.bytes(32 * MAX_APPEND_ENTRIES), schema.fixedBytes(64)])),
   ]),
+  v.tuple([v.literal(TAG_TOMBSTONE), schema.fixedBytes(32), v.pipe(v.string(), v.maxLength(MAX_NAME_LENGTH)), v.picklist(['public-key', 'append']), schema.uint, schema.fixedBytes(64)]),
 ])
 
 export function contentBlock(data: Uint8Array): ContentBlock {
@@ -142,6 +159,12 @@ export function mergeAppend(a: AppendBlock, b: AppendBlock): AppendBlock {
   return { kind: 'append', owner: a.owner, name: a.name, entries: entries.slice(0, MAX_APPEND_ENTRIES), ...(trim === undefined ? {} : { trim }) }
 }
 
+/** The owner deletes its block `name` of kind `target`; `seq` must be at least the block's. */
+export function tombstone(owner: { publicKey: Uint8Array; privateKey: Uint8Array }, target: 'public-key' | 'append', name: string, seq: number): Tombstone {
+  const handle = target === 'public-key' ? publicKeyHandle(owner.publicKey, name) : appendHandle(owner.publicKey, name)
+  return { kind: 'tombstone', owner: owner.publicKey, name, target, seq, signature: sign(owner.privateKey, pack([TOMB_SIGN_TAG, handle.bytes, target, seq])) }
+}
+
 export function certificateBlock(certificate: Uint8Array): CertificateBlock {
   return { kind: 'certificate', certificate }
 }
@@ -166,6 +189,9 @@ export function encodeBlock(b: Block): Uint8Array {
       break
     case 'certificate':
       bytes = pack([TAG_CERTIFICATE, b.certificate])
+      break
+    case 'tombstone':
+      bytes = pack([TAG_TOMBSTONE, b.owner, b.name, b.target, b.seq, b.signature])
       break
     case 'append':
       bytes = pack([TAG_APPEND, b.owner, b.name, b.entries.map((e) => [e.writer, e.data, e.signature]), ...(b.trim === undefined ? [] : [[b.trim.seq, b.trim.ids, b.trim.signature]])])
@@ -192,6 +218,8 @@ export function decodeBlock(bytes: Uint8Array): Block {
       return { kind: 'public-key', owner: t[1], name: t[2], seq: t[3], data: t[4], signature: t[5] }
     case TAG_CERTIFICATE:
       return { kind: 'certificate', certificate: t[1] }
+    case TAG_TOMBSTONE:
+      return { kind: 'tombstone', owner: t[1], name: t[2], target: t[3], seq: t[4], signature: t[5] }
     case TAG_APPEND: {
       const trim = t[4]
       return {
@@ -214,6 +242,8 @@ export function blockHandle(b: Block, caPublicKey?: Uint8Array): Id {
       return publicKeyHandle(b.owner, b.name)
     case 'append':
       return appendHandle(b.owner, b.name)
+    case 'tombstone':
+      return b.target === 'public-key' ? publicKeyHandle(b.owner, b.name) : appendHandle(b.owner, b.name)
     case 'certificate':
       if (caPublicKey === undefined) throw new EpostError('EPOST_INVALID_ARGUMENT', 'a certificate block needs the CA key')
       try {
@@ -246,6 +276,10 @@ export function verifyBlock(handle: Id, b: Block, options: VerifyOptions): void 
     case 'public-key':
       if (!publicKeyHandle(b.owner, b.name).equals(handle)) bad('owner and name do not hash to the handle')
       if (!verify(b.owner, signedPart(b), b.signature)) bad("the owner's signature does not verify")
+      return
+    case 'tombstone':
+      if (!blockHandle(b).equals(handle)) bad('owner and name do not hash to the handle')
+      if (!verify(b.owner, pack([TOMB_SIGN_TAG, handle.bytes, b.target, b.seq]), b.signature)) bad('the deletion is not signed by the owner')
       return
     case 'append': {
       if (!appendHandle(b.owner, b.name).equals(handle)) bad('owner and name do not hash to the handle')
@@ -280,6 +314,16 @@ export function acceptReplacement(existing: Block, incoming: Block): 'same' | 'n
   const b = encodeBlock(incoming)
   if (equalBytes(a, b)) return 'same'
   if (existing.kind === 'append' && incoming.kind === 'append') return 'merge'
+  // Deletion by the owner: a tombstone replaces the block it names (public-key: at or above its
+  // sequence number); after it, only a later public-key version (a re-creation) or a later
+  // tombstone is taken.
+  if (incoming.kind === 'tombstone') {
+    if (existing.kind === 'append') return 'newer'
+    if (existing.kind === 'public-key') return incoming.seq >= existing.seq ? 'newer' : 'refuse'
+    if (existing.kind === 'tombstone') return incoming.seq > existing.seq ? 'newer' : 'refuse'
+    return 'refuse'
+  }
+  if (existing.kind === 'tombstone') return incoming.kind === 'public-key' && incoming.seq > existing.seq ? 'newer' : 'refuse'
   if (existing.kind === 'public-key' && incoming.kind === 'public-key') return incoming.seq > existing.seq ? 'newer' : 'refuse'
   if (existing.kind === 'certificate' && incoming.kind === 'certificate') return 'newer'
   return 'refuse'

@@ -24,3 +24,5 @@ export const MAX_QUIET_ROUNDS = 10
 export const MAX_OPS = 64
 /** Operations that may wait for a slot; beyond this, callers get EPOST_PAST_BUSY at once. */
 export const MAX_WAITING_OPS = 1024
+/** How long a replica keeps an owner's tombstone before garbage collection removes it. */
+export const TOMBSTONE_TTL_MS = 7 * 24 * 3600 * 1000

@@ -1,6 +1,6 @@
 export * from './constants.js'
 export { PastNode, past } from './past.js'
 export type { PastInit, PastComponents, InsertResult } from './past.js'
-export { contentBlock, publicKeyBlock, certificateBlock, appendBlock, appendEntry, appendHandle, trimRecord, entryId, mergeAppend, publicKeyHandle, blockHandle, encodeBlock, decodeBlock, verifyBlock, acceptReplacement, MAX_APPEND_ENTRIES } from './blocks.js'
-export type { Block, ContentBlock, PublicKeyBlock, CertificateBlock, AppendBlock, AppendEntry, TrimRecord } from './blocks.js'
+export { contentBlock, publicKeyBlock, certificateBlock, appendBlock, appendEntry, tombstone, appendHandle, trimRecord, entryId, mergeAppend, publicKeyHandle, blockHandle, encodeBlock, decodeBlock, verifyBlock, acceptReplacement, MAX_APPEND_ENTRIES } from './blocks.js'
+export type { Block, ContentBlock, PublicKeyBlock, CertificateBlock, AppendBlock, AppendEntry, TrimRecord, Tombstone } from './blocks.js'
 export { pastProtocol, PAST_PROTOCOL } from './messages.js'

@@ -3,7 +3,7 @@ import { Id, RealClock, Rng, createMetrics } from '@epost/core'
 import { TestOverlayNetwork } from '@epost/compliance'
 import { encodeUserCertificate, issueUserCertificate, signingKeyPairFromSeed, userCertificateHandle } from '@epost/crypto'
 import { memoryStore } from '@epost/store/memory'
-import { PastNode, appendBlock, appendEntry, appendHandle, certificateBlock, contentBlock, decodeBlock, encodeBlock, entryId, publicKeyBlock, publicKeyHandle, trimRecord } from './index.js'
+import { PastNode, appendBlock, appendEntry, appendHandle, certificateBlock, contentBlock, decodeBlock, encodeBlock, entryId, publicKeyBlock, publicKeyHandle, tombstone, trimRecord } from './index.js'
 import type { Block } from './index.js'
 import { pastProtocol } from './messages.js'
 
@@ -28,7 +28,7 @@ async function ring(n: number, seed = SEED) {
 }
 
 const bytesOf = (s: string): Uint8Array => new TextEncoder().encode(s)
-const dataOf = (b: Block): string => new TextDecoder().decode(b.kind === 'certificate' ? b.certificate : b.kind === 'append' ? new Uint8Array() : b.data)
+const dataOf = (b: Block): string => new TextDecoder().decode(b.kind === 'certificate' ? b.certificate : b.kind === 'content' || b.kind === 'public-key' ? b.data : new Uint8Array())
 
 describe(`PAST over the test overlay (seed ${SEED})`, () => {
   it('stores a content-hash block on exactly the k closest nodes and reads it back', async () => {
@@ -134,6 +134,29 @@ describe(`PAST over the test overlay (seed ${SEED})`, () => {
     // A stale copy pushed back by a replica does not bring trimmed entries back.
     await (reps[0] as PastNode).storeLocal(h, encodeBlock(appendBlock(owner.publicKey, 'inbox', [e1, e3])))
     expect(texts(await reader.lookupAll(h))).toEqual(['from bob'])
+  })
+
+  it('deletes an owner\'s block only on the owner\'s signed word, and never brings it back', async () => {
+    const r = await ring(12)
+    const owner = signingKeyPairFromSeed(r.rng.bytes(32))
+    const stranger = signingKeyPairFromSeed(r.rng.bytes(32))
+    const [a, reader] = r.nodes as [PastNode, PastNode]
+    const h = publicKeyHandle(owner.publicKey, 'draft')
+    await a.insert(publicKeyBlock(owner, 'draft', 3, bytesOf('secret draft')))
+    // Someone else's deletion is refused.
+    const forged = { ...tombstone(stranger, 'public-key', 'draft', 3), owner: owner.publicKey }
+    await expect(a.insert(forged)).rejects.toMatchObject({ code: 'EPOST_PAST_INVALID_BLOCK' })
+    await a.insert(tombstone(owner, 'public-key', 'draft', 3))
+    expect((await reader.lookupAll(h)).kind).toBe('tombstone')
+    // Every replica dropped the data.
+    for (const p of r.replicasOf(h)) {
+      const stored = await p.store.get(h)
+      expect(stored === undefined ? undefined : decodeBlock(stored).kind).toBe('tombstone')
+    }
+    // The old version cannot come back; a later one (re-creation by the owner) can.
+    await expect(a.insert(publicKeyBlock(owner, 'draft', 3, bytesOf('secret draft')))).rejects.toMatchObject({ code: 'EPOST_PAST_STALE_VERSION' })
+    await a.insert(publicKeyBlock(owner, 'draft', 4, bytesOf('new draft')))
+    expect(dataOf(await reader.lookupAll(h))).toBe('new draft')
   })
 
   it('falls back to the other replicas when the root is dead', async () => {

@@ -216,7 +216,7 @@ export class PastNode implements Application, UpkeepHost {
         }
       }
     }
-    await this.store.put(key, encodeBlock(block), { kind: block.kind, ...(block.kind === 'public-key' ? { seq: block.seq } : {}) })
+    await this.store.put(key, encodeBlock(block), { kind: block.kind, at: this.#clock.now(), ...(block.kind === 'public-key' ? { seq: block.seq } : {}) })
     this.#m.stored.inc()
   }
 
@@ -406,7 +406,12 @@ function equalBytesOf(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Is `a` a newer version than `b` (public-key blocks by sequence number; others never)? */
 function newer(a: Block, b: Block): boolean {
-  return a.kind === 'public-key' && b.kind === 'public-key' && a.seq > b.seq
+  const versioned = (x: Block): boolean => x.kind === 'public-key' || x.kind === 'tombstone'
+  if (!versioned(a) || !versioned(b)) return false
+  const sa = (a as { seq: number }).seq
+  const sb = (b as { seq: number }).seq
+  // At the same sequence number the owner's deletion wins over the version it deletes.
+  return sa > sb || (sa === sb && a.kind === 'tombstone' && b.kind !== 'tombstone')
 }
 
 /** Factory (STYLE.md): `past(init)(components)`. */

@@ -80,10 +80,18 @@ export class Upkeep {
       if (range === undefined) return
       const mine = new Set<string>()
       const digest = emptyDigest()
+      const expired: Id[] = []
+      const now = this.#clock.now()
       for await (const e of host.store.scan(range)) {
+        if (e.meta?.['kind'] === 'tombstone' && now - Number(e.meta['at'] ?? now) >= C.TOMBSTONE_TTL_MS) {
+          expired.push(e.key)
+          continue
+        }
         mine.add(e.key.hex)
         addToDigest(digest, range, e.key)
       }
+      // Garbage collection finishes a deletion: old tombstones go (the block they replaced is long gone).
+      for (const key of expired) await host.store.delete(key)
       // Only the neighbours whose ranges overlap ours share keys with us.
       const peers = ep.neighborSet(64).filter((p) => {
         const r = ep.range(p, host.k - 1)
