@@ -42,4 +42,29 @@ describe(`PAST on Pastry in the simulator (seed ${SEED})`, () => {
     }
     await ring.stop()
   })
+
+  it('caches content-hash blocks along lookup paths: repeated lookups end early', async () => {
+    const ring = new SimRing({ seed: SEED + 1 })
+    await ring.build(60, 50)
+    await ring.clock.advance(30_000)
+    const pasts: PastNode[] = []
+    for (const m of ring.liveReady()) {
+      const store = memoryStore()
+      await store.start()
+      pasts.push(new PastNode({ replicas: 5 }, { overlay: m.node, store, clock: ring.clock, caPublicKey: ring.ca.keyPair.publicKey, metrics: ring.metrics }))
+    }
+    let handle: Id | undefined
+    void (pasts[0] as PastNode).insert(contentBlock(ring.rng.bytes(500))).then((r) => (handle = r.handle))
+    await ring.clock.runUntilTrue(() => handle !== undefined, 60_000)
+    for (let round = 0; round < 2; round++) {
+      for (const p of pasts.slice(1, 31)) {
+        let got: unknown
+        void p.lookup(handle as Id).then((b) => (got = b))
+        expect(await ring.clock.runUntilTrue(() => got !== undefined, 60_000)).toBe(true)
+        expect(got).toMatchObject({ kind: 'content' })
+      }
+    }
+    expect(ring.metrics.snapshot()['epost_past_cache_hits_total']).toBeGreaterThan(0)
+    await ring.stop()
+  })
 })

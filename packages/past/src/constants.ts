@@ -26,3 +26,5 @@ export const MAX_OPS = 64
 export const MAX_WAITING_OPS = 1024
 /** How long a replica keeps an owner's tombstone before garbage collection removes it. */
 export const TOMBSTONE_TTL_MS = 7 * 24 * 3600 * 1000
+/** Bytes of content-hash blocks a node caches from lookups passing through it. */
+export const CACHE_BYTES = 16 * 1024 * 1024

@@ -30,6 +30,8 @@ export const pastProtocol = defineProtocol(PAST_PROTOCOL, {
   /** Upkeep: "these are my keys in this arc, bucket by bucket"; the answer names the peer's keys in differing buckets. */
   sync: { type: 11, schema: v.object({ req: uint, from: id, to: id, xor: bytes(64 * 16), counts: schema.list(uint, 64) }) },
   syncReply: { type: 12, schema: v.object({ req: uint, keys: bytes(MAX_SYNC_KEYS * 16) }) },
+  /** A reader hands a verified content-hash block to the first hop of its route, to cache. */
+  cache: { type: 13, schema: v.object({ key: id, block }) },
 })
 
 export type PastMessage = Decoded<typeof pastProtocol.messages>

@@ -1,7 +1,8 @@
 import { EpostError, abortError, createMetrics, handleToWire, isEpostError, silentLogger } from '@epost/core'
-import type { Application, BlockStore, Clock, Counter, DeliveredMessage, Endpoint, Id, KeyRange, Logger, Metrics, NodeHandle, Overlay } from '@epost/core'
+import type { Application, BlockStore, Clock, Counter, DeliveredMessage, Endpoint, ForwardContext, Id, KeyRange, Logger, Metrics, NodeHandle, Overlay } from '@epost/core'
 import { Upkeep, keysFromWire, keysToOffer } from './upkeep.js'
 import { Limiter } from './limiter.js'
+import { BlockCache } from './cache.js'
 import type { UpkeepHost } from './upkeep.js'
 import type { RangeDigest } from './digest.js'
 import { schema } from '@epost/codec'
@@ -24,6 +25,8 @@ export interface PastInit {
   maxOps?: number
   /** Operations that may wait for a slot. @default MAX_WAITING_OPS */
   maxWaitingOps?: number
+  /** Bytes of content-hash blocks cached from lookups. @default CACHE_BYTES */
+  cacheBytes?: number
 }
 
 export interface PastComponents {
@@ -63,9 +66,10 @@ export class PastNode implements Application, UpkeepHost {
   readonly #k: number
   readonly #t: { insert: number; lookup: number; replicate: number }
   readonly #waiting = new Map<number, Waiter>()
-  readonly #m: { stored: Counter; refused: Counter; malformed: Counter; repaired: Counter; upkeepBytes: Counter }
+  readonly #m: { stored: Counter; refused: Counter; malformed: Counter; repaired: Counter; upkeepBytes: Counter; cacheHits: Counter }
   readonly #upkeep: Upkeep
   readonly #ops: Limiter
+  readonly #cache: BlockCache
   #req = 0
 
   constructor(init: PastInit, c: PastComponents) {
@@ -78,6 +82,7 @@ export class PastNode implements Application, UpkeepHost {
       lookup: init.lookupTimeoutMs ?? C.LOOKUP_TIMEOUT_MS,
       replicate: init.replicateTimeoutMs ?? C.REPLICATE_TIMEOUT_MS,
     }
+    this.#cache = new BlockCache(init.cacheBytes ?? C.CACHE_BYTES)
     this.#ops = new Limiter(init.maxOps ?? C.MAX_OPS, init.maxWaitingOps ?? C.MAX_WAITING_OPS)
     const metrics = c.metrics ?? createMetrics()
     this.#m = {
@@ -86,6 +91,7 @@ export class PastNode implements Application, UpkeepHost {
       malformed: metrics.counter('epost_past_malformed_total'),
       repaired: metrics.counter('epost_past_repaired_total'),
       upkeepBytes: metrics.counter('epost_past_upkeep_bytes_total'),
+      cacheHits: metrics.counter('epost_past_cache_hits_total'),
     }
     this.#upkeep = new Upkeep(this, c.clock, {
       rounds: metrics.counter('epost_past_upkeep_rounds_total'),
@@ -147,7 +153,15 @@ export class PastNode implements Application, UpkeepHost {
     )
     if (reply?.name === 'lookupReply' && reply.body.block !== undefined) {
       const b = this.#verified(handle, reply.body.block)
-      if (b !== undefined) return b
+      if (b !== undefined) {
+        if (b.kind === 'content') {
+          this.#cache.set(handle, reply.body.block)
+          // Leave a copy one hop toward the root: later lookups through it end there.
+          const hop = this.endpoint.localLookup(handle, 1)[0]
+          if (hop !== undefined && !hop.id.equals(this.endpoint.localHandle.id)) this.#send(hop, 'cache', { key: handle.bytes, block: reply.body.block })
+        }
+        return b
+      }
     }
     const all = await this.#fetchAll(handle, options.signal)
     const first = all.find((x) => x.block !== undefined)?.block
@@ -222,6 +236,23 @@ export class PastNode implements Application, UpkeepHost {
 
   // ------------------------------------------------------------ messages
 
+  /** On the route of a lookup: answer from this node's cache if it holds the (content-hash) block. */
+  forward(ctx: ForwardContext): boolean {
+    if (ctx.hops === 0) return true
+    let m: PastMessage
+    try {
+      m = pastProtocol.decodeBytes(ctx.payload)
+    } catch {
+      return true
+    }
+    if (m.name !== 'lookup') return true
+    const hit = this.#cache.get(m.body.key)
+    if (hit === undefined) return true
+    this.#m.cacheHits.inc()
+    this.#send(m.body.origin, 'lookupReply', { req: m.body.req, block: hit })
+    return false
+  }
+
   deliver(msg: DeliveredMessage): void {
     let m: PastMessage
     try {
@@ -266,6 +297,10 @@ export class PastNode implements Application, UpkeepHost {
       })
     },
     syncReply: (_from, b) => this.#answer(b.req, { name: 'syncReply', body: b }),
+    cache: (_from, b) => {
+      // Verified before it is cached; only immutable content-hash blocks.
+      if (this.#verified(b.key, b.block)?.kind === 'content') this.#cache.set(b.key, b.block)
+    },
   }
 
   // ------------------------------------------------------------ upkeep (UpkeepHost)
