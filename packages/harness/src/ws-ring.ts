@@ -1,5 +1,5 @@
 import { Id, RealClock, Rng, createMetrics, silentLogger } from '@epost/core'
-import type { DeliveredMessage, Endpoint, Logger, Metrics } from '@epost/core'
+import type { DeliveredMessage, Endpoint, Logger, Metrics, NodeCredentials } from '@epost/core'
 import { pastry } from '@epost/pastry'
 import type { PastryInit, PastryNode } from '@epost/pastry'
 import { wsTransport } from '@epost/transport/ws'
@@ -16,6 +16,9 @@ export interface WsMember {
   node: PastryNode
   endpoint: Endpoint
   alive: boolean
+  /** What a restart needs to come back as the same node at the same address. */
+  credentials: NodeCredentials
+  port: number
 }
 
 const PROTOCOL = 'epost/test/ws-lookup/1'
@@ -42,13 +45,18 @@ export class WsRing {
     this.#logger = opts.logger ?? silentLogger
   }
 
-  async add(): Promise<WsMember> {
+  /**
+   * Starts a node and joins it through a random live member. With `restart`, the node comes back
+   * with the credentials and port of a stopped member (a process restart).
+   */
+  async add(restart?: WsMember): Promise<WsMember> {
     const nodeRng = this.rng.fork(`node-${this.members.length}`)
-    const credentials = this.ca.issue(nodeRng)
-    const transport = wsTransport({ port: 0 })({ credentials, verifier: this.ca.verifier, clock: this.clock, logger: this.#logger, metrics: this.metrics })
+    const credentials = restart?.credentials ?? this.ca.issue(nodeRng)
+    const transport = wsTransport({ port: restart?.port ?? 0 })({ credentials, verifier: this.ca.verifier, clock: this.clock, logger: this.#logger, metrics: this.metrics })
     await transport.start() // the address (ephemeral port) is known once listening
     const node = pastry(this.#init)({ transport, clock: this.clock, rng: nodeRng, logger: this.#logger, metrics: this.metrics })
-    const member: WsMember = { node, endpoint: undefined as unknown as Endpoint, alive: true }
+    const port = Number(new URL(transport.localHandle.address).port)
+    const member: WsMember = { node, endpoint: undefined as unknown as Endpoint, alive: true, credentials, port }
     member.endpoint = node.register(PROTOCOL, {
       deliver: (msg) => {
         const n = new DataView(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength).getUint32(0)
@@ -57,6 +65,7 @@ export class WsRing {
     })
     const live = this.live()
     const boots = live.length === 0 ? [] : [this.rng.pick(live).node.localHandle]
+    if (restart !== undefined) this.members.splice(this.members.indexOf(restart), 1)
     this.members.push(member)
     await node.join(boots)
     return member

@@ -37,6 +37,9 @@ export class JoinApp implements Application {
     if (p === undefined) return false
     const node = this.#node
     if (p.joiner.id.equals(node.localHandle.id)) return false
+    // A node rejoining under its old id (a restart) is still in others' tables: its own join
+    // request must go to the closest *other* node, never back to it.
+    if (ctx.nextHop?.id.equals(p.joiner.id) === true) ctx.nextHop = node.nextHop(ctx.key, new Set([p.joiner.id.hex]))
     // Hop i shares at least i digits with the joiner: its row at that depth is the joiner's row
     // (Pastry §2.4: row i from the i-th node on the path), and near the joiner in the network
     // because each hop picked a proximally close next hop.
