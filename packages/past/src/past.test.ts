@@ -171,6 +171,8 @@ describe(`PAST over the test overlay (seed ${SEED})`, () => {
   it('refuses to acknowledge an insert that fewer than k nodes hold', async () => {
     const r = await ring(4)
     await expect((r.nodes[0] as PastNode).insert(contentBlock(bytesOf('too few')))).rejects.toMatchObject({ code: 'EPOST_PAST_INSUFFICIENT_REPLICAS' })
+    // With a quorum below k, what the ring can hold is enough.
+    expect((await (r.nodes[0] as PastNode).insert(contentBlock(bytesOf('quorum of 3')), { quorum: 3 })).stored).toBe(4)
   })
 
   it('counts and drops malformed PAST messages and keeps serving', async () => {

@@ -105,16 +105,18 @@ export class PastNode implements Application, UpkeepHost {
   // ------------------------------------------------------------ client API
 
   /**
-   * Stores `block` on the k nodes closest to its handle. Resolves once k replicas acknowledged;
+   * Stores `block` on the k nodes closest to its handle. Resolves once `quorum` (default k)
+   * replicas acknowledged;
    * rejects with EPOST_PAST_INSUFFICIENT_REPLICAS if fewer did in time, EPOST_PAST_INVALID_BLOCK
    * or EPOST_PAST_STALE_VERSION if the root refused it.
    */
-  insert(block: Block, options: { k?: number; signal?: AbortSignal } = {}): Promise<InsertResult> {
+  insert(block: Block, options: { k?: number; quorum?: number; signal?: AbortSignal } = {}): Promise<InsertResult> {
     return this.#ops.run(() => this.#insert(block, options), options.signal)
   }
 
-  async #insert(block: Block, options: { k?: number; signal?: AbortSignal }): Promise<InsertResult> {
+  async #insert(block: Block, options: { k?: number; quorum?: number; signal?: AbortSignal }): Promise<InsertResult> {
     const k = Math.min(options.k ?? this.#k, MAX_K)
+    const quorum = Math.min(options.quorum ?? k, k)
     const handle = blockHandle(block, this.#ca)
     verifyBlock(handle, block, { caPublicKey: this.#ca })
     const bytes = encodeBlock(block)
@@ -126,7 +128,7 @@ export class PastNode implements Application, UpkeepHost {
     if (reply?.name !== 'insertAck') {
       throw new EpostError('EPOST_PAST_INSUFFICIENT_REPLICAS', `no answer from the root of ${handle.short()} in time; retry later`, { details: { handle: handle.hex } })
     }
-    if (!reply.body.ok) {
+    if (!reply.body.ok && reply.body.stored < quorum) {
       const code = reply.body.code
       if (code === 'EPOST_PAST_INVALID_BLOCK' || code === 'EPOST_PAST_STALE_VERSION') throw new EpostError(code, `the root of ${handle.short()} refused the block (${code})`)
       throw new EpostError('EPOST_PAST_INSUFFICIENT_REPLICAS', `only ${reply.body.stored} of ${k} replicas stored ${handle.short()}; retry when more nodes are up`, {
@@ -316,6 +318,28 @@ export class PastNode implements Application, UpkeepHost {
 
   stop(): void {
     this.#upkeep.stop()
+  }
+
+  /**
+   * A graceful leave: before this node goes, every block it holds is offered to the nodes that
+   * will be among the k closest without it, so the invariant holds at once rather than after
+   * the next upkeep round. Resolves when they have answered (or timed out).
+   */
+  async handOff(options: { signal?: AbortSignal } = {}): Promise<number> {
+    const self = this.endpoint.localHandle
+    let sent = 0
+    const all: Array<Promise<unknown>> = []
+    for await (const e of this.store.scan({ from: self.id.add(1n), to: self.id })) {
+      const bytes = await this.store.get(e.key)
+      if (bytes === undefined) continue
+      for (const h of this.endpoint.replicaSet(e.key, this.#k + 1)) {
+        if (h.id.equals(self.id)) continue
+        sent++
+        all.push(this.#ask((req) => this.#send(h, 'replicate', { req, key: e.key.bytes, block: bytes }), this.#t.replicate, options.signal))
+      }
+    }
+    await Promise.all(all)
+    return sent
   }
 
   /** One upkeep round now (tests and scenarios). */

@@ -47,5 +47,16 @@ describe(`PAST replica upkeep (seed ${SEED})`, () => {
     expect(snap['epost_past_upkeep_pulled_total']).toBeGreaterThan(0)
     // Upkeep moved digests and the blocks that were missing, not everything held.
     expect(snap['epost_past_upkeep_bytes_total']).toBeLessThan(40 * K * 200 + 15 * 15 * 2000)
+
+    // A graceful leave hands everything off first: the invariant holds without an upkeep round.
+    const live = nodes.filter(alive)
+    const holdings = await Promise.all(live.map(async (p) => (await Promise.all(handles.map((h) => p.store.has(h)))).filter(Boolean).length))
+    const leaver = live[holdings.indexOf(Math.max(...holdings))] as PastNode
+    expect(await leaver.handOff()).toBeGreaterThan(0)
+    net.kill(leaver.endpoint.localHandle.id)
+    for (const h of handles) {
+      const replicas = net.closest(h, K).map((x) => byId.get(x.id.hex) as PastNode)
+      expect(await Promise.all(replicas.map((p) => p.store.has(h)))).toEqual([true, true, true])
+    }
   })
 })
