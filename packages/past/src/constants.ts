@@ -28,3 +28,5 @@ export const MAX_WAITING_OPS = 1024
 export const TOMBSTONE_TTL_MS = 7 * 24 * 3600 * 1000
 /** Bytes of content-hash blocks a node caches from lookups passing through it. */
 export const CACHE_BYTES = 16 * 1024 * 1024
+/** Nodes beyond the k closest that may take a diverted replica when a replica's store is full (PAST's diversion). */
+export const DIVERT_EXTRA = 4

@@ -14,7 +14,7 @@ export const pastProtocol = defineProtocol(PAST_PROTOCOL, {
   /** Routed to the handle: the root stores the block and has its replica set store it too. */
   insert: { type: 1, schema: v.object({ req: uint, origin: handle, key: id, k: uint, block }) },
   /** Root to each replica. */
-  replicate: { type: 2, schema: v.object({ req: uint, key: id, block }) },
+  replicate: { type: 2, schema: v.object({ req: uint, key: id, block, diverted: v.optional(v.boolean()) }) },
   replicateAck: { type: 3, schema: v.object({ req: uint, ok: v.boolean(), code }) },
   /** Root to the inserting node: how many replicas hold the block now. */
   insertAck: { type: 4, schema: v.object({ req: uint, stored: uint, ok: v.boolean(), code }) },

@@ -3,7 +3,7 @@ import { Id, RealClock, Rng, createMetrics } from '@epost/core'
 import { TestOverlayNetwork } from '@epost/compliance'
 import { encodeUserCertificate, issueUserCertificate, signingKeyPairFromSeed, userCertificateHandle } from '@epost/crypto'
 import { memoryStore } from '@epost/store/memory'
-import { PastNode, appendBlock, appendEntry, appendHandle, certificateBlock, contentBlock, decodeBlock, encodeBlock, entryId, publicKeyBlock, publicKeyHandle, tombstone, trimRecord } from './index.js'
+import { PastNode, blockHandle, appendBlock, appendEntry, appendHandle, certificateBlock, contentBlock, decodeBlock, encodeBlock, entryId, publicKeyBlock, publicKeyHandle, tombstone, trimRecord } from './index.js'
 import type { Block } from './index.js'
 import { pastProtocol } from './messages.js'
 
@@ -166,6 +166,38 @@ describe(`PAST over the test overlay (seed ${SEED})`, () => {
     r.net.kill(root.endpoint.localHandle.id)
     const reader = r.nodes.find((p) => p !== root && !r.replicasOf(c.handle).includes(p)) as PastNode
     expect(dataOf(await reader.lookup(c.handle))).toBe('survives')
+  })
+
+  it('diverts a replica to the next node in line when a replica\'s store is full', async () => {
+    const rng = new Rng(SEED + 100)
+    const ca = signingKeyPairFromSeed(rng.bytes(32))
+    const net = new TestOverlayNetwork()
+    const clock = new RealClock()
+    const block = contentBlock(rng.bytes(400))
+    const handle = blockHandle(block)
+    const ids = Array.from({ length: 16 }, () => Id.random((b) => rng.bytes(b)))
+    const byCloseness = [...ids].sort((a, b) => (handle.isCloser(a, b) ? -1 : 1))
+    // Two of the k closest (the root and the third) have room for almost nothing.
+    const small = new Set([byCloseness[0]?.hex, byCloseness[2]?.hex])
+    const nodes: PastNode[] = []
+    for (const id of ids) {
+      const store = memoryStore(small.has(id.hex) ? { quotaBytes: 100 } : {})
+      await store.start()
+      nodes.push(new PastNode({ replicas: K, lookupTimeoutMs: 200, replicateTimeoutMs: 300 }, { overlay: net.add(id), store, clock, caPublicKey: ca.publicKey }))
+    }
+    const writer = nodes.find((p) => !small.has(p.endpoint.localHandle.id.hex)) as PastNode
+    const res = await writer.insert(block)
+    expect(res.stored).toBe(K)
+    const holders: PastNode[] = []
+    for (const p of nodes) if (await p.store.has(handle)) holders.push(p)
+    expect(holders).toHaveLength(K)
+    expect(holders.some((p) => small.has(p.endpoint.localHandle.id.hex))).toBe(false)
+    // The two copies the full nodes could not take sit, diverted, on the next nodes in line.
+    const diverted = holders.filter((p) => !byCloseness.slice(0, K).some((id) => id.equals(p.endpoint.localHandle.id)))
+    expect(diverted).toHaveLength(2)
+    for (const p of diverted) expect((await p.store.getMeta(handle))?.['diverted']).toBe(true)
+    // Readers find it, the root's refusal notwithstanding.
+    expect((await (nodes.find((p) => !holders.includes(p) && !small.has(p.endpoint.localHandle.id.hex)) as PastNode).lookup(handle)).kind).toBe('content')
   })
 
   it('refuses to acknowledge an insert that fewer than k nodes hold', async () => {

@@ -191,7 +191,8 @@ export class PastNode implements Application, UpkeepHost {
     if (best === undefined) throw new EpostError('EPOST_PAST_NOT_FOUND', `no replica holds a valid block at ${handle.short()}`, { details: { handle: handle.hex } })
     const bytes = encodeBlock(best)
     const bestBytes = best.kind === 'append' ? bytes : undefined
-    for (const { replica, block } of all) {
+    // Repair only the k closest: the nodes asked beyond them hold diverted copies, if anything.
+    for (const { replica, block } of all.slice(0, this.#k)) {
       // Append-only objects: a replica whose copy is not the merged superset gets the superset.
       if (bestBytes !== undefined && block !== undefined && equalBytesOf(encodeBlock(block), bestBytes)) continue
       if (bestBytes === undefined && block !== undefined && !newer(best, block)) continue
@@ -204,7 +205,7 @@ export class PastNode implements Application, UpkeepHost {
   // ------------------------------------------------------------ storage
 
   /** Verifies and stores a block under `key`, refusing rollbacks. */
-  async storeLocal(key: Id, bytes: Uint8Array): Promise<void> {
+  async storeLocal(key: Id, bytes: Uint8Array, options: { diverted?: boolean } = {}): Promise<void> {
     let block: Block
     try {
       block = decodeBlock(bytes)
@@ -232,7 +233,12 @@ export class PastNode implements Application, UpkeepHost {
         }
       }
     }
-    await this.store.put(key, encodeBlock(block), { kind: block.kind, at: this.#clock.now(), ...(block.kind === 'public-key' ? { seq: block.seq } : {}) })
+    await this.store.put(key, encodeBlock(block), {
+      kind: block.kind,
+      at: this.#clock.now(),
+      ...(block.kind === 'public-key' ? { seq: block.seq } : {}),
+      ...(options.diverted === true ? { diverted: true } : {}),
+    })
     this.#m.stored.inc()
   }
 
@@ -271,7 +277,7 @@ export class PastNode implements Application, UpkeepHost {
   readonly #handlers: { [N in PastMessageName]: (from: NodeHandle, body: PastBody<N>) => void } = {
     insert: (_from, b) => void this.#onInsert(b),
     replicate: (from, b) => {
-      void this.storeLocal(b.key, b.block).then(
+      void this.storeLocal(b.key, b.block, { diverted: b.diverted === true }).then(
         () => b.req !== 0 && this.#send(from, 'replicateAck', { req: b.req, ok: true }),
         (err: unknown) => b.req !== 0 && this.#send(from, 'replicateAck', { req: b.req, ok: false, code: isEpostError(err) ? err.code : 'EPOST_INTERNAL' }),
       )
@@ -369,27 +375,43 @@ export class PastNode implements Application, UpkeepHost {
     }
   }
 
-  /** The root: store, have the replica set store, then tell the inserting node how many did. */
+  /**
+   * The root: store, have the replica set store, then tell the inserting node how many did. A
+   * replica (or the root) whose store is full is replaced by the next closest node beyond the k,
+   * which keeps a diverted copy (PAST's replica diversion).
+   */
   async #onInsert(b: PastBody<'insert'>): Promise<void> {
     const k = Math.min(b.k, MAX_K)
+    let stored = 0
     try {
       await this.storeLocal(b.key, b.block)
+      stored++
     } catch (err) {
-      this.#send(b.origin, 'insertAck', { req: b.req, stored: 0, ok: false, code: isEpostError(err) ? err.code : 'EPOST_INTERNAL' })
-      return
+      if (!isEpostError(err, 'EPOST_STORE_FULL')) {
+        this.#send(b.origin, 'insertAck', { req: b.req, stored: 0, ok: false, code: isEpostError(err) ? err.code : 'EPOST_INTERNAL' })
+        return
+      }
     }
     const self = this.endpoint.localHandle
-    const others = this.endpoint.replicaSet(b.key, k).filter((h) => !h.id.equals(self.id))
-    const acks = await Promise.all(
-      others.map((h) => this.#ask((req) => this.#send(h, 'replicate', { req, key: b.key.bytes, block: b.block }), this.#t.replicate, undefined)),
-    )
-    const stored = 1 + acks.filter((a) => a?.name === 'replicateAck' && a.body.ok).length
+    const candidates = this.endpoint.replicaSet(b.key, k + C.DIVERT_EXTRA).filter((h) => !h.id.equals(self.id))
+    const primary = candidates.slice(0, k - 1)
+    const spare = candidates.slice(k - 1)
+    const replicate = (h: NodeHandle, diverted: boolean): Promise<PastMessage | undefined> =>
+      this.#ask((req) => this.#send(h, 'replicate', { req, key: b.key.bytes, block: b.block, ...(diverted ? { diverted: true } : {}) }), this.#t.replicate, undefined)
+    const acks = await Promise.all(primary.map((h) => replicate(h, false)))
+    stored += acks.filter((a) => a?.name === 'replicateAck' && a.body.ok).length
+    // Divert what the full (or silent) replicas could not take to the next nodes in line.
+    for (const h of spare) {
+      if (stored >= k) break
+      const a = await replicate(h, true)
+      if (a?.name === 'replicateAck' && a.body.ok) stored++
+    }
     this.#send(b.origin, 'insertAck', { req: b.req, stored, ok: stored >= k, ...(stored >= k ? {} : { code: 'EPOST_PAST_INSUFFICIENT_REPLICAS' }) })
   }
 
   async #fetchAll(handle: Id, signal: AbortSignal | undefined): Promise<Array<{ replica: NodeHandle; block: Block | undefined }>> {
     const hs = await this.#ask(
-      (req) => this.#route(handle, 'handles', { req, origin: handleToWire(this.endpoint.localHandle), key: handle.bytes, k: this.#k }),
+      (req) => this.#route(handle, 'handles', { req, origin: handleToWire(this.endpoint.localHandle), key: handle.bytes, k: this.#k + C.DIVERT_EXTRA }),
       this.#t.lookup,
       signal,
     )
