@@ -66,10 +66,12 @@ export class PastNode implements Application, UpkeepHost {
   readonly #k: number
   readonly #t: { insert: number; lookup: number; replicate: number }
   readonly #waiting = new Map<number, Waiter>()
-  readonly #m: { stored: Counter; refused: Counter; malformed: Counter; repaired: Counter; upkeepBytes: Counter; cacheHits: Counter }
+  readonly #m: { stored: Counter; refused: Counter; malformed: Counter; repaired: Counter; upkeepBytes: Counter; cacheHits: Counter; pathHits: Counter }
   readonly #upkeep: Upkeep
   readonly #ops: Limiter
   readonly #cache: BlockCache
+  /** Keys this node stores (kept in step with the store; lets a lookup end at the first replica on its route). */
+  readonly #held = new Set<string>()
   #req = 0
 
   constructor(init: PastInit, c: PastComponents) {
@@ -92,6 +94,7 @@ export class PastNode implements Application, UpkeepHost {
       repaired: metrics.counter('epost_past_repaired_total'),
       upkeepBytes: metrics.counter('epost_past_upkeep_bytes_total'),
       cacheHits: metrics.counter('epost_past_cache_hits_total'),
+      pathHits: metrics.counter('epost_past_replica_on_path_total'),
     }
     this.#upkeep = new Upkeep(this, c.clock, {
       rounds: metrics.counter('epost_past_upkeep_rounds_total'),
@@ -233,6 +236,7 @@ export class PastNode implements Application, UpkeepHost {
         }
       }
     }
+    this.#held.add(key.hex)
     await this.store.put(key, encodeBlock(block), {
       kind: block.kind,
       at: this.#clock.now(),
@@ -254,10 +258,18 @@ export class PastNode implements Application, UpkeepHost {
       return true
     }
     if (m.name !== 'lookup') return true
-    const hit = this.#cache.get(m.body.key)
-    if (hit === undefined) return true
-    this.#m.cacheHits.inc()
-    this.#send(m.body.origin, 'lookupReply', { req: m.body.req, block: hit })
+    const body = m.body
+    const hit = this.#cache.get(body.key)
+    if (hit !== undefined) {
+      this.#m.cacheHits.inc()
+      this.#send(body.origin, 'lookupReply', { req: body.req, block: hit })
+      return false
+    }
+    // A replica on the route answers (PAST: the lookup ends at the first replica it meets, which
+    // proximity routing makes a nearby one); the reader verifies and falls back as usual.
+    if (!this.#held.has(body.key.hex)) return true
+    this.#m.pathHits.inc()
+    void this.store.get(body.key).then((block) => this.#send(body.origin, 'lookupReply', { req: body.req, ...(block === undefined ? {} : { block }) }))
     return false
   }
 
@@ -317,8 +329,12 @@ export class PastNode implements Application, UpkeepHost {
     return this.#k
   }
 
-  /** Starts replica upkeep (periodic, and after every leaf-set change). */
-  start(): void {
+  /**
+   * Starts replica upkeep (periodic, and after every leaf-set change) after indexing what the
+   * store already holds (a restarted node serves its blocks from the first lookup on).
+   */
+  async start(): Promise<void> {
+    for await (const e of this.store.scan({ from: this.endpoint.localHandle.id.add(1n), to: this.endpoint.localHandle.id })) this.#held.add(e.key.hex)
     this.#upkeep.start()
   }
 
@@ -361,6 +377,11 @@ export class PastNode implements Application, UpkeepHost {
     this.#m.upkeepBytes.inc(digest.xor.length + 4 * digest.counts.length + 40)
     const r = await this.#ask((req) => this.#send(peer, 'sync', { req, from: range.from.bytes, to: range.to.bytes, xor: digest.xor, counts: digest.counts }), this.#t.lookup, undefined)
     return r?.name === 'syncReply' ? keysFromWire(r.body.keys) : undefined
+  }
+
+  async drop(key: Id): Promise<void> {
+    this.#held.delete(key.hex)
+    await this.store.delete(key)
   }
 
   async pull(peer: NodeHandle, key: Id): Promise<boolean> {

@@ -13,6 +13,8 @@ export interface UpkeepHost {
   sync(peer: NodeHandle, range: KeyRange, digest: RangeDigest): Promise<Id[] | undefined>
   /** Fetches a block from `peer`, verifies and stores it; resolves whether it did. */
   pull(peer: NodeHandle, key: Id): Promise<boolean>
+  /** Deletes a local copy. */
+  drop(key: Id): Promise<void>
 }
 
 /**
@@ -91,7 +93,7 @@ export class Upkeep {
         addToDigest(digest, range, e.key)
       }
       // Garbage collection finishes a deletion: old tombstones go (the block they replaced is long gone).
-      for (const key of expired) await host.store.delete(key)
+      for (const key of expired) await host.drop(key)
       // Only the neighbours whose ranges overlap ours share keys with us.
       const peers = ep.neighborSet(64).filter((p) => {
         const r = ep.range(p, host.k - 1)
@@ -133,7 +135,7 @@ export class Upkeep {
       const since = this.#outOfRangeSince.get(e.key.hex)
       if (since === undefined) this.#outOfRangeSince.set(e.key.hex, now)
       else if (now - since >= C.DROP_GRACE_MS) {
-        await this.#host.store.delete(e.key)
+        await this.#host.drop(e.key)
         this.#outOfRangeSince.delete(e.key.hex)
         this.#m.dropped.inc()
       }

@@ -34,6 +34,8 @@ export interface StorageResult {
   upkeepBytesPerNode: number
   /** Crashes (the F at once, plus churn). */
   crashes: number
+  /** Upkeep bytes per node per minute over 10 quiet minutes at the end (no failures): what upkeep costs at rest. */
+  quietUpkeepBytesPerNodePerMinute: number
   wallSeconds: number
 }
 
@@ -52,7 +54,7 @@ export async function storageScenario(o: StorageOptions, progress: Progress): Pr
     const store = memoryStore()
     await store.start()
     const p = new PastNode({ replicas: o.k }, { overlay: m.node, store, clock: ring.clock, caPublicKey: ring.ca.keyPair.publicKey, metrics: ring.metrics })
-    p.start()
+    await p.start()
     pasts.set(m, p)
   }
   for (const m of ring.liveReady()) await attach(m)
@@ -118,6 +120,10 @@ export async function storageScenario(o: StorageOptions, progress: Progress): Pr
   }
   await ring.clock.advance((o.settleMinutes ?? 5) * 60_000)
   const upkeepBytes = (ring.metrics.snapshot()['epost_past_upkeep_bytes_total'] ?? 0) - bytes0
+  // At rest: ten minutes with nothing failing.
+  const quiet0 = ring.metrics.snapshot()['epost_past_upkeep_bytes_total'] ?? 0
+  await ring.clock.advance(10 * 60_000)
+  const quietBytes = (ring.metrics.snapshot()['epost_past_upkeep_bytes_total'] ?? 0) - quiet0
 
   const live = ring.liveReady()
   let atK = 0
@@ -156,6 +162,7 @@ export async function storageScenario(o: StorageOptions, progress: Progress): Pr
     replicasAtK: round(handles.length === 0 ? 1 : atK / handles.length, 4),
     upkeepBytesPerNode: Math.round(upkeepBytes / o.nodes),
     crashes,
+    quietUpkeepBytesPerNodePerMinute: Math.round(quietBytes / o.nodes / 10),
     wallSeconds: round((performance.now() - t0) / 1000, 1),
   }
 }
