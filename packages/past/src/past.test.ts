@@ -74,6 +74,11 @@ describe(`PAST over the test overlay (seed ${SEED})`, () => {
     // A storing node verifies too: a forged certificate pushed straight at a replica is refused.
     const target = r.replicasOf(userCertificateHandle('mallory@example.org'))[0] as PastNode
     await expect(target.storeLocal(userCertificateHandle('mallory@example.org'), encodeBlock(certificateBlock(forged)))).rejects.toMatchObject({ code: 'EPOST_PAST_INVALID_BLOCK' })
+    // k-1 replicas that serve a rogue CA's certificate for alice (new keys) are outvoted on read.
+    const rogueAlice = encodeUserCertificate(issueUserCertificate(rogue, { ...subject, signingKey: rogue.publicKey }))
+    for (const p of r.replicasOf(res.handle).slice(0, K - 1)) await p.store.put(res.handle, encodeBlock(certificateBlock(rogueAlice)))
+    const got = await b.lookup(res.handle)
+    expect(got.kind === 'certificate' && Buffer.from(got.certificate).equals(Buffer.from(cert))).toBe(true)
   })
 
   it('reads the right block while k-1 replicas serve corrupted bytes, old versions or forgeries', async () => {
