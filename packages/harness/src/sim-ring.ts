@@ -98,6 +98,48 @@ export class SimRing {
     await member.node.stop()
   }
 
+  /**
+   * Churn: every live, ready node crashes after an exponentially distributed session (mean
+   * `meanSessionMs`) and a new node joins in its place; a newcomer gets its own session once it
+   * is ready. Hooks let a scenario tear down and set up what it runs on each node.
+   */
+  churn(
+    meanSessionMs: number,
+    hooks: { beforeCrash?: (m: SimMember) => void; onReady?: (m: SimMember) => void | Promise<void> } = {},
+    label = 'churn',
+  ): { stop(): void; readonly crashes: number; readonly joins: number } {
+    const rng = this.rng.fork(label)
+    let stopped = false
+    const state = { crashes: 0, joins: 0 }
+    const schedule = (m: SimMember): void => {
+      this.clock.setTimeout(() => {
+        if (stopped || !m.alive) return
+        state.crashes++
+        hooks.beforeCrash?.(m)
+        void this.crash(m)
+        state.joins++
+        const { member, joined } = this.add()
+        void joined.then(async () => {
+          if (!member.alive) return
+          await hooks.onReady?.(member)
+          schedule(member)
+        })
+      }, rng.exponential(meanSessionMs))
+    }
+    for (const m of this.liveReady()) schedule(m)
+    return {
+      stop: () => {
+        stopped = true
+      },
+      get crashes() {
+        return state.crashes
+      },
+      get joins() {
+        return state.joins
+      },
+    }
+  }
+
   live(): SimMember[] {
     return [...this.members.values()].filter((m) => m.alive)
   }

@@ -1,5 +1,4 @@
 import { SimRing } from '../sim-ring.js'
-import type { SimMember } from '../sim-ring.js'
 import { LookupTracker } from '../lookups.js'
 import type { Progress } from '../progress.js'
 import { round } from './routing.js'
@@ -50,27 +49,8 @@ export async function churnScenario(o: ChurnOptions, progress: Progress): Promis
   const tracker = new LookupTracker(ring)
   for (const m of ring.liveReady()) tracker.attach(m)
 
-  const churnRng = ring.rng.fork('churn')
-  const meanMs = o.sessionMinutes * 60_000
   const endAt = ring.clock.now() + o.minutes * 60_000
-  let crashes = 0
-  let joins = 0
-  let stopping = false
-  const schedule = (m: SimMember): void => {
-    ring.clock.setTimeout(() => {
-      if (stopping || !m.alive) return
-      crashes++
-      void ring.crash(m)
-      joins++
-      const { member, joined } = ring.add()
-      void joined.then(() => {
-        if (!member.alive) return
-        tracker.attach(member)
-        schedule(member)
-      })
-    }, churnRng.exponential(meanMs))
-  }
-  for (const m of ring.liveReady()) schedule(m)
+  const churn = ring.churn(o.sessionMinutes * 60_000, { onReady: (m) => tracker.attach(m) })
 
   const control0 = ring.metrics.snapshot()['epost_pastry_control_sent_total'] ?? 0
   const start = ring.clock.now()
@@ -87,10 +67,10 @@ export async function churnScenario(o: ChurnOptions, progress: Progress): Promis
     if (ring.clock.now() >= nextReport) {
       nextReport += 5 * 60_000
       const s = tracker.summary()
-      progress(`  t=${((ring.clock.now() - start) / 60_000).toFixed(0)} min: ${s.lookups} lookups, ${s.lost} outstanding, ${s.wrongRoot} wrong root, ${crashes} crashes, ${((performance.now() - t0) / 1000).toFixed(0)} s wall`)
+      progress(`  t=${((ring.clock.now() - start) / 60_000).toFixed(0)} min: ${s.lookups} lookups, ${s.lost} outstanding, ${s.wrongRoot} wrong root, ${churn.crashes} crashes, ${((performance.now() - t0) / 1000).toFixed(0)} s wall`)
     }
   }
-  stopping = true
+  churn.stop()
   const seconds = (ring.clock.now() - start) / 1000
   const control = (ring.metrics.snapshot()['epost_pastry_control_sent_total'] ?? 0) - control0
   await ring.clock.runUntilTrue(() => tracker.outstanding === 0, 120_000)
@@ -107,8 +87,8 @@ export async function churnScenario(o: ChurnOptions, progress: Progress): Promis
     nodes: o.nodes,
     minutes: o.minutes,
     sessionMinutes: o.sessionMinutes,
-    crashes,
-    joins,
+    crashes: churn.crashes,
+    joins: churn.joins,
     lookups: s.lookups,
     delivered: s.delivered,
     lost: s.lost,

@@ -95,28 +95,24 @@ export async function storageScenario(o: StorageOptions, progress: Progress): Pr
   for (const v of victims) await crash(v)
   if (o.churnSessionMinutes !== undefined) {
     // Continuous churn: every node crashes after an exponential session and a new one joins.
-    const churnRng = ring.rng.fork('storage-churn')
-    const mean = o.churnSessionMinutes * 60_000
-    let stopping = false
-    const schedule = (m: SimMember): void => {
-      ring.clock.setTimeout(() => {
-        if (stopping || !m.alive) return
-        void crash(m)
-        const { member, joined } = ring.add()
-        void joined.then(async () => {
-          if (!member.alive) return
-          await attach(member)
-          schedule(member)
-        })
-      }, churnRng.exponential(mean))
-    }
-    for (const m of ring.liveReady()) schedule(m)
+    const churn = ring.churn(
+      o.churnSessionMinutes * 60_000,
+      {
+        beforeCrash: (m) => {
+          crashes++
+          pasts.get(m)?.stop()
+          pasts.delete(m)
+        },
+        onReady: attach,
+      },
+      'storage-churn',
+    )
     const minutes = o.minutes ?? 60
     for (let t = 0; t < minutes; t += 5) {
       await ring.clock.advance(5 * 60_000)
       progress(`  t=${t + 5} min: ${crashes} crashes, ${((performance.now() - t0) / 1000).toFixed(0)} s wall`)
     }
-    stopping = true
+    churn.stop()
   }
   await ring.clock.advance((o.settleMinutes ?? 5) * 60_000)
   const upkeepBytes = (ring.metrics.snapshot()['epost_past_upkeep_bytes_total'] ?? 0) - bytes0
