@@ -61,9 +61,11 @@ export function checkScryptCost(cost: ScryptCost, code: EpostErrorCode = 'EPOST_
     Number.isSafeInteger(logN) && logN >= 1 && logN <= SCRYPT_MAX_LOG_N &&
     Number.isSafeInteger(r) && r >= 1 && r <= SCRYPT_MAX_R &&
     Number.isSafeInteger(p) && p >= 1 && p <= SCRYPT_MAX_P &&
-    128 * 2 ** logN * r <= SCRYPT_MAX_MEMORY_BYTES
+    128 * 2 ** logN * r <= SCRYPT_MAX_MEMORY_BYTES &&
+    // RFC 7914: N < 2^(128·r/8); OpenSSL refuses anything else.
+    logN < 16 * r
   if (!ok) {
-    throw cryptoError(code, `scrypt cost out of range: logN 1..${SCRYPT_MAX_LOG_N}, r 1..${SCRYPT_MAX_R}, p 1..${SCRYPT_MAX_P}, at most ${SCRYPT_MAX_MEMORY_BYTES} bytes`, { logN, r, p })
+    throw cryptoError(code, `scrypt cost out of range: logN 1..${SCRYPT_MAX_LOG_N} and below 16·r, r 1..${SCRYPT_MAX_R}, p 1..${SCRYPT_MAX_P}, at most ${SCRYPT_MAX_MEMORY_BYTES} bytes`, { logN, r, p })
   }
 }
 
@@ -83,7 +85,13 @@ export async function scryptKey(passphrase: string | Uint8Array, salt: Uint8Arra
   }
   const pass = passphraseBytes(passphrase)
   throwIfAborted(options.signal)
-  const key = await primitives.scrypt(pass, salt, { N: 2 ** cost.logN, r: cost.r, p: cost.p, dkLen: length })
+  let key: Uint8Array
+  try {
+    key = await primitives.scrypt(pass, salt, { N: 2 ** cost.logN, r: cost.r, p: cost.p, dkLen: length })
+  } catch (err) {
+    // The costs passed the checks above; anything the primitive still refuses is reported typed.
+    throw cryptoError('EPOST_INVALID_ARGUMENT', `scrypt refused the parameters (logN ${cost.logN}, r ${cost.r}, p ${cost.p}): ${err instanceof Error ? err.message : String(err)}`, { ...cost }, err)
+  }
   throwIfAborted(options.signal)
   return key
 }

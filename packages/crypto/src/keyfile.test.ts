@@ -67,6 +67,10 @@ describe('key files', () => {
     const greedy = Uint8Array.from(file)
     greedy[5] = 40 // logN
     await expect(decryptKeyFile(greedy, 'pw')).rejects.toMatchObject({ code: 'EPOST_CRYPTO_BAD_KEY' })
+    // Found by the property test above: logN 4 -> 20 with r = 1 breaks RFC 7914's N < 2^(16r).
+    const overflow = Uint8Array.from(file)
+    overflow[5] = 20
+    await expect(decryptKeyFile(overflow, 'pw')).rejects.toMatchObject({ code: 'EPOST_CRYPTO_BAD_KEY' })
     const future = Uint8Array.from(file)
     future[4] = 2
     await expect(decryptKeyFile(future, 'pw')).rejects.toMatchObject({ code: 'EPOST_CRYPTO_BAD_KEY' })
