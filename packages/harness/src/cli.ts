@@ -43,6 +43,7 @@ async function main(): Promise<number> {
       p: { type: 'string' },
       target: { type: 'string' },
       trials: { type: 'string' },
+      joins: { type: 'string' },
       k: { type: 'string' },
       fail: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -80,7 +81,7 @@ async function main(): Promise<number> {
       }
       break
     case 'reliability':
-      result = { ...(await reliabilityScenario({ p: num('p', 0.9), target: num('target', 0.9999), peers: num('nodes', 1000), trials: num('trials', 200_000), seed: num('seed', 1) }, stderrProgress)) }
+      result = { ...(await reliabilityScenario({ p: num('p', 0.9), target: num('target', 0.9999), peers: num('nodes', 1000), trials: num('trials', 200_000), joins: num('joins', 100), seed: num('seed', 1) }, stderrProgress)) }
       break
     case 'storage':
       result = {

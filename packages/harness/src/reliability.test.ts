@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Rng } from '@epost/core'
-import { replicasFor, simulateLoss } from './scenarios/reliability.js'
+import { pl3, replicasFor, simulateJoinLoss, simulateLoss } from './scenarios/reliability.js'
 
 describe('the Kangasharju reliability analysis', () => {
   it('chooses k = ceil(log(1 - sqrt(pt)) / log(1 - p)) and meets the target with it', () => {
@@ -21,5 +21,14 @@ describe('the Kangasharju reliability analysis', () => {
       expect(Math.abs(loss2k - pl1) / pl1).toBeLessThan(0.1)
       expect(loss).toBeGreaterThan(loss2k)
     }
+  })
+
+  it('cause 3: loss to newcomers follows the binomial tail, and is negligible for k = 5', () => {
+    const rng = new Rng(9)
+    // Many joins in a small ring, so that the effect is measurable.
+    const sim = simulateJoinLoss(2, 200, 100, 100_000, rng)
+    const exact = 1 - (1 - 0.02) ** 200 - 200 * 0.02 * (1 - 0.02) ** 199
+    expect(Math.abs(sim - exact) / exact).toBeLessThan(0.05)
+    expect(pl3(5, 100, 1000)).toBeLessThan(1e-7)
   })
 })

@@ -10,6 +10,8 @@ export interface ReliabilityOptions {
   peers?: number
   /** Simulated objects per p. @default 200_000 */
   trials?: number
+  /** Peers that join between the write and the read (cause 3). @default 100 */
+  joins?: number
   seed?: number
 }
 
@@ -20,9 +22,13 @@ export interface ReliabilityRow {
   pl1: number
   /** The real k closest were down at write time and are up at read time (slide approximation). */
   pl2: number
+  /** p_l3 ≈ Σ_{i=k}^{J} C(J, i) I^-i: at least k of J joining peers land closer than the holders. */
+  pl3: number
   /** Loss observed in the simulation, and the part a reader avoids by searching 2k nodes. */
   simulatedLoss: number
   simulatedLossSearching2k: number
+  /** Cause 3 simulated: the k closest at read time are all newcomers that never got the object. */
+  simulatedJoinLoss: number
   trials: number
 }
 
@@ -89,16 +95,41 @@ export function simulateLoss(p: number, k: number, peers: number, trials: number
   return { loss: lost / trials, loss2k: lost2k / trials }
 }
 
+/** p_l3 ≈ Σ_{i=k}^{J} C(J, i) (1/I)^i */
+export function pl3(k: number, joins: number, peers: number): number {
+  let s = 0
+  for (let i = k; i <= joins; i++) s += binom(joins, i) * Math.pow(1 / peers, i)
+  return s
+}
+
+/**
+ * Cause 3 by Monte Carlo: `joins` peers join between write and read, each landing among the k
+ * closest to the key with probability k / peers (ids are uniform); the object is lost to a reader
+ * asking the k closest when at least k newcomers landed there (and no upkeep moved the object).
+ */
+export function simulateJoinLoss(k: number, joins: number, peers: number, trials: number, rng: Rng): number {
+  let lost = 0
+  const q = k / peers
+  for (let t = 0; t < trials; t++) {
+    let closer = 0
+    for (let j = 0; j < joins && closer < k; j++) if (rng.next() < q) closer++
+    if (closer >= k) lost++
+  }
+  return lost / trials
+}
+
 export async function reliabilityScenario(o: ReliabilityOptions, progress: Progress): Promise<ReliabilityResult> {
   const peers = o.peers ?? 1000
   const trials = o.trials ?? 200_000
+  const joins = o.joins ?? 100
   const rng = new Rng(o.seed ?? 1)
   const k = replicasFor(o.p, o.target)
   const table: ReliabilityRow[] = []
   for (const p of [0.99, 0.9, 0.5, 0.3]) {
     progress(`simulating p = ${p}, k = ${k}, ${trials} objects`)
     const sim = simulateLoss(p, k, peers, trials, rng.fork(`p${p}`))
-    table.push({ p, k, pl1: Math.pow(1 - p, k), pl2: pl2(p, k, peers), simulatedLoss: sim.loss, simulatedLossSearching2k: sim.loss2k, trials })
+    const joinLoss = simulateJoinLoss(k, joins, peers, trials, rng.fork(`joins${p}`))
+    table.push({ p, k, pl1: Math.pow(1 - p, k), pl2: pl2(p, k, peers), pl3: pl3(k, joins, peers), simulatedLoss: sim.loss, simulatedLossSearching2k: sim.loss2k, simulatedJoinLoss: joinLoss, trials })
   }
   return { p: o.p, target: o.target, k, achieved: Math.pow(1 - Math.pow(1 - o.p, k), 2), table }
 }
