@@ -16,8 +16,11 @@ const pnpmVersion = pkg.packageManager.replace(/^pnpm@/, '')
 const toolsDir = join(root, '.tools')
 const pnpmBin = join(toolsDir, 'node_modules', '.bin', 'pnpm')
 
+// Tools that look for the package manager (turbo) find the pinned pnpm first on PATH.
+const env = { ...process.env, PATH: `${join(toolsDir, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` }
+
 function run(cmd, cmdArgs, opts = {}) {
-  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', ...opts })
+  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env, ...opts })
   if (r.error) throw r.error
   return r.status ?? 1
 }
@@ -75,6 +78,7 @@ function test() {
 
 const tasks = {
   test,
+  build: () => pnpm(['exec', 'turbo', 'run', 'build', ...args]),
   bench: () => tsx('bench/src/main.ts', args),
   sim: () => tsx('packages/harness/src/cli.ts', args),
   // The main job. Until the overlay exists it is the benchmark suite.
