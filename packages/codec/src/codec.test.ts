@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { EpostError, Id } from '@epost/core'
-import { MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeFrame, defineProtocol, encodeFrame, pack, schema } from './index.js'
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeFrame, defineProtocol, dispatcher, encodeFrame, pack, schema } from './index.js'
 
 const { v } = schema
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -138,6 +138,31 @@ describe('protocols', () => {
     for (const hs of bad) {
       expect(() => p.decodeBytes(encodeFrame('epost/test/2', 1, { hs }))).toThrowError(expect.objectContaining({ code: 'EPOST_CODEC_SCHEMA' }))
     }
+  })
+
+  it('decodeIf picks out chosen messages and leaves the rest (and garbage) alone', () => {
+    const ping = proto.encode('ping', { nonce: 3 })
+    expect(proto.decodeIf(ping, ['ping'])).toEqual({ name: 'ping', body: { nonce: 3 } })
+    expect(proto.decodeIf(ping, ['route'])).toBeUndefined()
+    expect(proto.decodeIf(encodeFrame('epost/test/1', 1, { nonce: -1 }), ['ping'])).toBeUndefined()
+    expect(proto.decodeIf(new Uint8Array([1, 2, 3]), ['ping'])).toBeUndefined()
+    expect(proto.decodeIf(encodeFrame('other/1', 1, { nonce: 1 }), ['ping'])).toBeUndefined()
+  })
+
+  it('dispatches each message to its handler with the context, and bad ones to onMalformed', () => {
+    const seen: string[] = []
+    const dispatch = dispatcher(
+      proto,
+      {
+        ping: (b, ctx: string) => seen.push(`ping ${b.nonce} from ${ctx}`),
+        route: (b, ctx: string) => seen.push(`route ${b.key.short()} from ${ctx}`),
+      },
+      (err, ctx) => seen.push(`bad ${err.code} from ${ctx}`),
+    )
+    dispatch(proto.encode('ping', { nonce: 7 }), 'a')
+    dispatch(encodeFrame('epost/test/1', 1, { nonce: 'x' }), 'b')
+    dispatch(new Uint8Array([0xc1]), 'c')
+    expect(seen).toEqual(['ping 7 from a', 'bad EPOST_CODEC_SCHEMA from b', 'bad EPOST_CODEC_MALFORMED from c'])
   })
 
   it('refuses a protocol whose message types collide', () => {

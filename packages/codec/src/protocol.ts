@@ -25,6 +25,39 @@ export interface Protocol<M extends MessageSpecs> {
   decode(frame: Frame): Decoded<M>
   /** decodeFrame + decode; only EpostErrors escape (EPOST_CODEC_*). */
   decodeBytes(bytes: Uint8Array, limits?: FrameLimits): Decoded<M>
+  /**
+   * Decodes `bytes` only if it is one of `names`, else undefined, checking the envelope but not
+   * the body of other messages: for hooks on a hot path (forward at every hop) that care about a
+   * few message types.
+   */
+  decodeIf<K extends keyof M & string>(bytes: Uint8Array, names: readonly K[]): Extract<Decoded<M>, { name: K }> | undefined
+}
+
+/** One handler per message name; each gets the validated body and the caller's context. */
+export type Handlers<M extends MessageSpecs, Ctx> = {
+  [K in keyof M & string]: (body: v.InferOutput<M[K]['schema']>, ctx: Ctx) => void
+}
+
+/**
+ * The dispatch table of STYLE.md item 6: decodes and validates a message, then calls its handler;
+ * a message that fails any check goes to `onMalformed` (count it, reject the peer) instead.
+ */
+export function dispatcher<M extends MessageSpecs, Ctx>(
+  protocol: Protocol<M>,
+  handlers: Handlers<M, Ctx>,
+  onMalformed: (err: EpostError, ctx: Ctx) => void,
+): (bytes: Uint8Array, ctx: Ctx, limits?: FrameLimits) => void {
+  return (bytes, ctx, limits) => {
+    let m: Decoded<M>
+    try {
+      m = protocol.decodeBytes(bytes, limits)
+    } catch (err) {
+      onMalformed(err instanceof EpostError ? err : new EpostError('EPOST_CODEC_MALFORMED', 'undecodable message', { cause: err }), ctx)
+      return
+    }
+    const handler = handlers[m.name] as (body: unknown, ctx: Ctx) => void
+    handler(m.body, ctx)
+  }
 }
 
 /**
@@ -62,6 +95,21 @@ export function defineProtocol<M extends MessageSpecs>(app: string, messages: M)
     decode,
     decodeBytes(bytes, limits) {
       return decode(decodeFrame(bytes, limits))
+    },
+    decodeIf(bytes, names) {
+      let frame: Frame
+      try {
+        frame = decodeFrame(bytes)
+      } catch {
+        return undefined
+      }
+      const row = byType.get(frame.type)
+      if (frame.app !== app || row === undefined || !names.includes(row.name as never)) return undefined
+      try {
+        return decode(frame) as never
+      } catch {
+        return undefined
+      }
     },
   }
 }

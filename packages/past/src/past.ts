@@ -5,7 +5,7 @@ import { Limiter } from './limiter.js'
 import { BlockCache } from './cache.js'
 import type { UpkeepHost } from './upkeep.js'
 import type { RangeDigest } from './digest.js'
-import { schema } from '@epost/codec'
+import { dispatcher, schema } from '@epost/codec'
 import { acceptReplacement, blockHandle, decodeBlock, encodeBlock, mergeAppend, verifyBlock } from './blocks.js'
 import type { Block } from './blocks.js'
 import * as C from './constants.js'
@@ -251,13 +251,9 @@ export class PastNode implements Application, UpkeepHost {
   /** On the route of a lookup: answer from this node's cache if it holds the (content-hash) block. */
   forward(ctx: ForwardContext): boolean {
     if (ctx.hops === 0) return true
-    let m: PastMessage
-    try {
-      m = pastProtocol.decodeBytes(ctx.payload)
-    } catch {
-      return true
-    }
-    if (m.name !== 'lookup') return true
+    // Only lookups matter here: other messages (inserts with large blocks) pass unvalidated.
+    const m = pastProtocol.decodeIf(ctx.payload, ['lookup'])
+    if (m === undefined) return true
     const body = m.body
     const hit = this.#cache.get(body.key)
     if (hit !== undefined) {
@@ -274,54 +270,52 @@ export class PastNode implements Application, UpkeepHost {
   }
 
   deliver(msg: DeliveredMessage): void {
-    let m: PastMessage
-    try {
-      m = pastProtocol.decodeBytes(msg.payload)
-    } catch (err) {
-      this.#m.malformed.inc()
-      this.#log.debug('malformed PAST message', { from: msg.from.id, err })
-      return
-    }
-    const handler = this.#handlers[m.name] as (from: NodeHandle, body: never) => void
-    handler(msg.from, m.body as never)
+    this.#dispatch(msg.payload, msg.from)
   }
 
-  readonly #handlers: { [N in PastMessageName]: (from: NodeHandle, body: PastBody<N>) => void } = {
-    insert: (_from, b) => void this.#onInsert(b),
-    replicate: (from, b) => {
-      void this.storeLocal(b.key, b.block, { diverted: b.diverted === true }).then(
-        () => b.req !== 0 && this.#send(from, 'replicateAck', { req: b.req, ok: true }),
-        (err: unknown) => b.req !== 0 && this.#send(from, 'replicateAck', { req: b.req, ok: false, code: isEpostError(err) ? err.code : 'EPOST_INTERNAL' }),
-      )
+  readonly #dispatch = dispatcher<typeof pastProtocol.messages, NodeHandle>(
+    pastProtocol,
+    {
+      insert: (b) => void this.#onInsert(b),
+      replicate: (b, from) => {
+        void this.storeLocal(b.key, b.block, { diverted: b.diverted === true }).then(
+          () => b.req !== 0 && this.#send(from, 'replicateAck', { req: b.req, ok: true }),
+          (err: unknown) => b.req !== 0 && this.#send(from, 'replicateAck', { req: b.req, ok: false, code: isEpostError(err) ? err.code : 'EPOST_INTERNAL' }),
+        )
+      },
+      replicateAck: (b) => this.#answer(b.req, { name: 'replicateAck', body: b }),
+      insertAck: (b) => this.#answer(b.req, { name: 'insertAck', body: b }),
+      lookup: (b) => {
+        void this.store.get(b.key).then((block) => this.#send(b.origin, 'lookupReply', { req: b.req, ...(block === undefined ? {} : { block }) }))
+      },
+      lookupReply: (b) => this.#answer(b.req, { name: 'lookupReply', body: b }),
+      handles: (b) => {
+        const replicas = this.endpoint.replicaSet(b.key, Math.min(b.k, MAX_K))
+        this.#send(b.origin, 'handlesReply', { req: b.req, replicas: schema.handlesToWire(replicas) })
+      },
+      handlesReply: (b) => this.#answer(b.req, { name: 'handlesReply', body: b }),
+      fetch: (b, from) => {
+        void this.store.get(b.key).then((block) => this.#send(from, 'fetchReply', { req: b.req, ...(block === undefined ? {} : { block }) }))
+      },
+      fetchReply: (b) => this.#answer(b.req, { name: 'fetchReply', body: b }),
+      sync: (b, from) => {
+        const range = { from: b.from, to: b.to }
+        void keysToOffer(this.store, range, { xor: b.xor, counts: b.counts }).then((keys) => {
+          this.#m.upkeepBytes.inc(keys.length)
+          this.#send(from, 'syncReply', { req: b.req, keys })
+        })
+      },
+      syncReply: (b) => this.#answer(b.req, { name: 'syncReply', body: b }),
+      cache: (b) => {
+        // Verified before it is cached; only immutable content-hash blocks.
+        if (this.#verified(b.key, b.block)?.kind === 'content') this.#cache.set(b.key, b.block)
+      },
     },
-    replicateAck: (_from, b) => this.#answer(b.req, { name: 'replicateAck', body: b }),
-    insertAck: (_from, b) => this.#answer(b.req, { name: 'insertAck', body: b }),
-    lookup: (_from, b) => {
-      void this.store.get(b.key).then((block) => this.#send(b.origin, 'lookupReply', { req: b.req, ...(block === undefined ? {} : { block }) }))
+    (err, from) => {
+      this.#m.malformed.inc()
+      this.#log.debug('malformed PAST message', { from: from.id, err })
     },
-    lookupReply: (_from, b) => this.#answer(b.req, { name: 'lookupReply', body: b }),
-    handles: (_from, b) => {
-      const replicas = this.endpoint.replicaSet(b.key, Math.min(b.k, MAX_K))
-      this.#send(b.origin, 'handlesReply', { req: b.req, replicas: schema.handlesToWire(replicas) })
-    },
-    handlesReply: (_from, b) => this.#answer(b.req, { name: 'handlesReply', body: b }),
-    fetch: (from, b) => {
-      void this.store.get(b.key).then((block) => this.#send(from, 'fetchReply', { req: b.req, ...(block === undefined ? {} : { block }) }))
-    },
-    fetchReply: (_from, b) => this.#answer(b.req, { name: 'fetchReply', body: b }),
-    sync: (from, b) => {
-      const range = { from: b.from, to: b.to }
-      void keysToOffer(this.store, range, { xor: b.xor, counts: b.counts }).then((keys) => {
-        this.#m.upkeepBytes.inc(keys.length)
-        this.#send(from, 'syncReply', { req: b.req, keys })
-      })
-    },
-    syncReply: (_from, b) => this.#answer(b.req, { name: 'syncReply', body: b }),
-    cache: (_from, b) => {
-      // Verified before it is cached; only immutable content-hash blocks.
-      if (this.#verified(b.key, b.block)?.kind === 'content') this.#cache.set(b.key, b.block)
-    },
-  }
+  )
 
   // ------------------------------------------------------------ upkeep (UpkeepHost)
 

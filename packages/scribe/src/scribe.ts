@@ -1,10 +1,10 @@
 import { createMetrics, handleToWire, silentLogger } from '@epost/core'
 import type { Application, Clock, Counter, DeliveredMessage, Endpoint, ForwardContext, Id, Logger, Metrics, NodeHandle, Overlay, Timer } from '@epost/core'
-import { schema } from '@epost/codec'
+import { dispatcher, schema } from '@epost/codec'
 import { hashToId } from '@epost/crypto'
 import * as C from './constants.js'
 import { SCRIBE_PROTOCOL, scribeProtocol } from './messages.js'
-import type { ScribeBody, ScribeMessage, ScribeMessageName } from './messages.js'
+import type { ScribeMessageName } from './messages.js'
 
 /** What an application subscribed to a topic is told. */
 export interface ScribeClient {
@@ -130,12 +130,8 @@ export class ScribeNode implements Application {
   // ------------------------------------------------------------ overlay upcalls
 
   forward(ctx: ForwardContext): boolean {
-    let m: ScribeMessage
-    try {
-      m = scribeProtocol.decodeBytes(ctx.payload)
-    } catch {
-      return true
-    }
+    const m = scribeProtocol.decodeIf(ctx.payload, ['subscribe', 'anycast'])
+    if (m === undefined) return true
     const self = this.endpoint.localHandle
     if (m.name === 'subscribe') {
       const b = m.body
@@ -162,16 +158,7 @@ export class ScribeNode implements Application {
   }
 
   deliver(msg: DeliveredMessage): void {
-    let m: ScribeMessage
-    try {
-      m = scribeProtocol.decodeBytes(msg.payload)
-    } catch (err) {
-      this.#m.malformed.inc()
-      this.#log.debug('malformed scribe message', { from: msg.from.id, err })
-      return
-    }
-    const handler = this.#handlers[m.name] as (from: NodeHandle, body: never) => void
-    handler(msg.from, m.body as never)
+    this.#dispatch(msg.payload, msg.from)
   }
 
   /** Our leaf set changed: a topic we are root of may now belong to a closer node. */
@@ -186,73 +173,80 @@ export class ScribeNode implements Application {
     }
   }
 
-  readonly #handlers: { [N in ScribeMessageName]: (from: NodeHandle, body: ScribeBody<N>) => void } = {
-    subscribe: (_from, b) => {
-      // Delivered: this node is the root of the topic.
-      const t = this.#topic(b.topic)
-      if (t.parent !== undefined) this.#send(t.parent, 'unsubscribe', { topic: b.topic.bytes })
-      t.root = true
-      t.parent = undefined
-      t.path = new Set()
-      t.pathBytes = new Uint8Array()
-      if (!b.subscriber.id.equals(this.endpoint.localHandle.id)) this.#adopt(t, b.subscriber)
+  readonly #dispatch = dispatcher<typeof scribeProtocol.messages, NodeHandle>(
+    scribeProtocol,
+    {
+      subscribe: (b) => {
+        // Delivered: this node is the root of the topic.
+        const t = this.#topic(b.topic)
+        if (t.parent !== undefined) this.#send(t.parent, 'unsubscribe', { topic: b.topic.bytes })
+        t.root = true
+        t.parent = undefined
+        t.path = new Set()
+        t.pathBytes = new Uint8Array()
+        if (!b.subscriber.id.equals(this.endpoint.localHandle.id)) this.#adopt(t, b.subscriber)
+      },
+      subscribeAck: (b, from) => {
+        const t = this.#topics.get(b.topic.hex)
+        const ids = new Set<string>()
+        for (let i = 0; i + 16 <= b.path.length; i += 16) ids.add(Buffer.from(b.path.subarray(i, i + 16)).toString('hex'))
+        const self = this.endpoint.localHandle.id.hex
+        // Not wanted any more, or the new parent hangs below us (a loop): decline it.
+        if (t === undefined || ids.has(self) || t.root) {
+          this.#send(from, 'unsubscribe', { topic: b.topic.bytes })
+          return
+        }
+        if (t.parent !== undefined && !t.parent.id.equals(from.id)) this.#send(t.parent, 'unsubscribe', { topic: b.topic.bytes })
+        t.parent = from
+        t.path = ids
+        t.pathBytes = b.path
+        t.heard = this.#clock.now()
+      },
+      unsubscribe: (b, from) => {
+        const t = this.#topics.get(b.topic.hex)
+        if (t === undefined || !t.children.delete(from.id.hex)) return
+        t.client?.childRemoved?.(t.id, from)
+        this.#prune(t)
+      },
+      publish: (b) => {
+        const t = this.#topic(b.topic)
+        t.root = true
+        this.#disseminate(t, b.payload)
+      },
+      multicast: (b, from) => {
+        const t = this.#topics.get(b.topic.hex)
+        if (t === undefined) {
+          this.#send(from, 'unsubscribe', { topic: b.topic.bytes })
+          return
+        }
+        if (t.parent === undefined || !t.parent.id.equals(from.id)) return // not (or no longer) our parent
+        t.heard = this.#clock.now()
+        this.#disseminate(t, b.payload)
+      },
+      heartbeat: (b, from) => {
+        for (const topic of b.topics) {
+          const t = this.#topics.get(topic.hex)
+          if (t?.parent?.id.equals(from.id) === true) t.heard = this.#clock.now()
+          else this.#send(from, 'unsubscribe', { topic: topic.bytes })
+        }
+      },
+      anycast: (b) => {
+        // At the root (routed) or passed down (direct): take it, or hand it to an unvisited child.
+        const t = this.#topics.get(b.topic.hex)
+        if (t?.client?.anycast?.(b.topic, b.payload) === true) return
+        if (t === undefined) return
+        const visited = new Set(b.visited.map((h) => h.id.hex))
+        visited.add(this.endpoint.localHandle.id.hex)
+        const next = [...t.children.values()].find((c) => !visited.has(c.id.hex))
+        if (next === undefined) return
+        this.#send(next, 'anycast', { topic: b.topic.bytes, payload: b.payload, visited: schema.handlesToWire([...b.visited, this.endpoint.localHandle]) })
+      },
     },
-    subscribeAck: (from, b) => {
-      const t = this.#topics.get(b.topic.hex)
-      const ids = new Set<string>()
-      for (let i = 0; i + 16 <= b.path.length; i += 16) ids.add(Buffer.from(b.path.subarray(i, i + 16)).toString('hex'))
-      const self = this.endpoint.localHandle.id.hex
-      // Not wanted any more, or the new parent hangs below us (a loop): decline it.
-      if (t === undefined || ids.has(self) || t.root) {
-        this.#send(from, 'unsubscribe', { topic: b.topic.bytes })
-        return
-      }
-      if (t.parent !== undefined && !t.parent.id.equals(from.id)) this.#send(t.parent, 'unsubscribe', { topic: b.topic.bytes })
-      t.parent = from
-      t.path = ids
-      t.pathBytes = b.path
-      t.heard = this.#clock.now()
+    (err, from) => {
+      this.#m.malformed.inc()
+      this.#log.debug('malformed scribe message', { from: from.id, err })
     },
-    unsubscribe: (from, b) => {
-      const t = this.#topics.get(b.topic.hex)
-      if (t === undefined || !t.children.delete(from.id.hex)) return
-      t.client?.childRemoved?.(t.id, from)
-      this.#prune(t)
-    },
-    publish: (_from, b) => {
-      const t = this.#topic(b.topic)
-      t.root = true
-      this.#disseminate(t, b.payload)
-    },
-    multicast: (from, b) => {
-      const t = this.#topics.get(b.topic.hex)
-      if (t === undefined) {
-        this.#send(from, 'unsubscribe', { topic: b.topic.bytes })
-        return
-      }
-      if (t.parent === undefined || !t.parent.id.equals(from.id)) return // not (or no longer) our parent
-      t.heard = this.#clock.now()
-      this.#disseminate(t, b.payload)
-    },
-    heartbeat: (from, b) => {
-      for (const topic of b.topics) {
-        const t = this.#topics.get(topic.hex)
-        if (t?.parent?.id.equals(from.id) === true) t.heard = this.#clock.now()
-        else this.#send(from, 'unsubscribe', { topic: topic.bytes })
-      }
-    },
-    anycast: (_from, b) => {
-      // At the root (routed) or passed down (direct): take it, or hand it to an unvisited child.
-      const t = this.#topics.get(b.topic.hex)
-      if (t?.client?.anycast?.(b.topic, b.payload) === true) return
-      if (t === undefined) return
-      const visited = new Set(b.visited.map((h) => h.id.hex))
-      visited.add(this.endpoint.localHandle.id.hex)
-      const next = [...t.children.values()].find((c) => !visited.has(c.id.hex))
-      if (next === undefined) return
-      this.#send(next, 'anycast', { topic: b.topic.bytes, payload: b.payload, visited: schema.handlesToWire([...b.visited, this.endpoint.localHandle]) })
-    },
-  }
+  )
 
   // ------------------------------------------------------------ tree upkeep
 
