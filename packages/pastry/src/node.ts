@@ -1,4 +1,4 @@
-import { EpostError, Lifecycle, abortError, createMetrics, handleToWire, silentLogger } from '@epost/core'
+import { EpostError, Lifecycle, createMetrics, handleToWire, silentLogger } from '@epost/core'
 import { schema } from '@epost/codec'
 import type { Application, Clock, Counter, Endpoint, Id, Logger, Metrics, NodeHandle, Overlay, Rng, Startable, Timer, Transport } from '@epost/core'
 import { isEpostError } from '@epost/core'
@@ -82,7 +82,6 @@ export class PastryNode implements Overlay, Startable {
   #ready = false
   #seq = 0
   readonly #sent: Partial<Record<PastryMessageName, Counter>> = {}
-  #readyWaiters: Array<() => void> = []
   readonly #m: { malformed: Counter; control: Counter; deaths: Counter }
   readonly metrics: Metrics
 
@@ -185,23 +184,6 @@ export class PastryNode implements Overlay, Startable {
       await this.#join.run(this.#bootstraps, options.signal)
     }
     this.#maintenance.start()
-  }
-
-  /** Resolves once the node is ready. */
-  whenReady(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#ready) return Promise.resolve()
-    return new Promise((resolve, reject) => {
-      const done = (): void => {
-        options.signal?.removeEventListener('abort', onAbort)
-        resolve()
-      }
-      const onAbort = (): void => {
-        this.#readyWaiters = this.#readyWaiters.filter((w) => w !== done)
-        reject(abortError(options.signal))
-      }
-      options.signal?.addEventListener('abort', onAbort, { once: true })
-      this.#readyWaiters.push(done)
-    })
   }
 
   // ---------------------------------------------------------------- routing
@@ -517,11 +499,6 @@ export class PastryNode implements Overlay, Startable {
     this.#send(to, name, body, onFail)
   }
 
-  /** Admits a node without probing (it spoke to us directly, authenticated). */
-  admitDirect(h: NodeHandle): void {
-    this.#admit(h, this.#ready)
-  }
-
   /** Probes each candidate (in parallel) and admits those that are alive and ready. */
   async probeAndAdmit(candidates: readonly NodeHandle[]): Promise<NodeHandle[]> {
     const seen = new Set<string>([this.localHandle.id.hex])
@@ -556,8 +533,6 @@ export class PastryNode implements Overlay, Startable {
     this.#ready = true
     this.#log.debug('ready', { leafSet: this.leafSet.size, table: this.table.size })
     this.#router.releaseHeld()
-    const waiters = this.#readyWaiters.splice(0)
-    for (const w of waiters) w()
     // Tell the nodes in our routing table we exist, so they can take us into theirs.
     for (const e of this.table.entries()) if (!this.leafSet.has(e.handle.id)) this.#send(e.handle, 'announce', {})
     // Second join phase (Pastry §2.4/§2.5): each entry's copy of its row offers candidates for
