@@ -21,7 +21,6 @@ describe(`Scribe over the test overlay (seed ${SEED})`, () => {
     for (let i = 0; i < 5; i++) nodes[15]?.publish(topic, Uint8Array.of(i))
     await settle()
     expect(members.map((n) => got.get(n))).toEqual(new Array(10).fill(5))
-    expect(nodes.slice(10).every((n) => !got.has(n) || n.info(topic)?.member === true)).toBe(true)
     for (const n of members.slice(0, 3)) n.unsubscribe(topic)
     await settle()
     nodes[15]?.publish(topic, Uint8Array.of(9))
