@@ -3,6 +3,7 @@ import type { Logger, Metrics, NodeHandle } from '@epost/core'
 import { PastryNode, pastry } from '@epost/pastry'
 import type { PastryInit } from '@epost/pastry'
 import { SimNetwork } from '@epost/transport/sim'
+import type { Point } from '@epost/transport/sim'
 import { createTestCa } from './identities.js'
 import type { TestCa } from './identities.js'
 
@@ -36,6 +37,8 @@ export class SimRing {
   readonly #init: PastryInit
   readonly #logger: Logger
   #sorted: Array<{ id: Id; member: SimMember }> | undefined
+  /** Ready members with their places in the latency model, for nearestReady (dead ones pruned lazily). */
+  #places: Array<{ member: SimMember; position: Point }> = []
   #count = 0
 
   constructor(opts: SimRingOptions) {
@@ -66,6 +69,7 @@ export class SimRing {
       if (member.alive) {
         member.ready = true
         this.#sorted = undefined
+        this.#places.push({ member, position: transport.position })
       }
     })
     return { member, joined }
@@ -76,16 +80,24 @@ export class SimRing {
    * bootstrap (Pastry assumes one is known, e.g. by expanding-ring search).
    */
   nearestReady(h: NodeHandle): NodeHandle | undefined {
+    const here = this.network.get(h.address)?.position
+    if (here === undefined) return undefined
+    const model = this.network.model
     let best: NodeHandle | undefined
     let bestLat = Infinity
-    for (const m of this.members.values()) {
-      if (!m.alive || !m.ready) continue
-      const lat = this.network.latency(h.address, m.node.localHandle.address)
+    let kept = 0
+    const places = this.#places
+    for (let i = 0; i < places.length; i++) {
+      const p = places[i] as { member: SimMember; position: Point }
+      if (!p.member.alive || !p.member.ready) continue
+      places[kept++] = p
+      const lat = model.latencyMs(here, p.position)
       if (lat < bestLat) {
         bestLat = lat
-        best = m.node.localHandle
+        best = p.member.node.localHandle
       }
     }
+    places.length = kept
     return best
   }
 

@@ -14,6 +14,12 @@ export class LeafSet {
   #ids = new Set<string>()
   #members: NodeHandle[] = []
   #wholeRing = true
+  #version = 0
+
+  /** Bumped on every change (lets callers cache what they derive from the members). */
+  get version(): number {
+    return this.#version
+  }
 
   constructor(self: NodeHandle, size: number) {
     this.self = self
@@ -42,6 +48,7 @@ export class LeafSet {
   }
 
   #changed(): void {
+    this.#version++
     const out = [...this.#cw]
     const ids = new Set(out.map((h) => h.id.hex))
     for (const h of this.#ccw) {

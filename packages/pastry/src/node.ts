@@ -68,6 +68,7 @@ export class PastryNode implements Overlay, Startable {
   readonly #lifecycle: Lifecycle
   readonly #apps = new Map<string, Application>()
   readonly #pendingProbes = new Map<number, PendingProbe>()
+  #wireCache: { version: number; wire: [Uint8Array, string[]] } | undefined
   readonly #probing = new Map<string, Promise<MessageBody<'probeReply'> | undefined>>()
   readonly #pendingHellos = new Map<number, (leafSet: NodeHandle[]) => void>()
   readonly #maintenance: Maintenance
@@ -328,8 +329,10 @@ export class PastryNode implements Overlay, Startable {
     rowReply: (_from, b) => this.offer(b.entries),
   }
 
+  /** The leaf set in wire form, cached until it changes (most control replies carry it). */
   #wireLeafSet(): [Uint8Array, string[]] {
-    return schema.handlesToWire(this.leafSet.members())
+    if (this.#wireCache?.version !== this.leafSet.version) this.#wireCache = { version: this.leafSet.version, wire: schema.handlesToWire(this.leafSet.members()) }
+    return this.#wireCache.wire
   }
 
   // ---------------------------------------------------------------- probing & membership

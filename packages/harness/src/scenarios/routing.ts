@@ -12,7 +12,7 @@ export interface RoutingOptions {
   joinIntervalMs?: number
   /** Simulated time of maintenance after the build, before lookups. @default 60_000 */
   settleMs?: number
-  /** Lookups issued per simulated second. @default 2000 */
+  /** Lookups issued per simulated second. @default 10000 */
   lookupRate?: number
 }
 
@@ -51,7 +51,7 @@ export async function routingScenario(o: RoutingOptions, progress: Progress): Pr
   const tracker = new LookupTracker(ring)
   const members = ring.liveReady()
   for (const m of members) tracker.attach(m)
-  const perMs = (o.lookupRate ?? 2000) / 1000
+  const perMs = (o.lookupRate ?? 10_000) / 1000
   let issued = 0
   while (issued < o.lookups) {
     const batch = Math.min(o.lookups - issued, Math.max(1, Math.round(perMs * 10)))
