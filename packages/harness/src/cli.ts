@@ -4,6 +4,7 @@ import { routingScenario } from './scenarios/routing.js'
 import { churnScenario } from './scenarios/churn.js'
 import { storageScenario } from './scenarios/storage.js'
 import { reliabilityScenario } from './scenarios/reliability.js'
+import { scribeScenario } from './scenarios/scribe.js'
 
 const USAGE = `usage: pnpm sim <scenario> [options] [--json]
 
@@ -18,6 +19,11 @@ scenarios:
            PAST: inserts M objects, crashes F nodes of one replica set at once, lets upkeep
            run, reports lost objects and the share back on k replicas;
            with --churn-session-minutes S --minutes T, also continuous churn for T minutes
+  scribe   --nodes N (1000) --topics T (10) --members M (50) --publishes P (1000) --seed S (1)
+           [--churn-session-minutes S --minutes T (60)] [--heartbeat-seconds 30]
+           Scribe trees: T topics of M members, P publishes from random nodes; reports delivery
+           ratio (owed deliveries to members that stayed up), duplicates, tree depth, fan-out,
+           rdp, and how long members stayed cut off from the root
   reliability --p P (0.9) --target PT (0.9999) [--nodes 1000 --trials 200000 --seed 1]
            k from the Kangasharju analysis, and the loss table for p in {0.99, 0.9, 0.5, 0.3}
 
@@ -44,6 +50,10 @@ async function main(): Promise<number> {
       target: { type: 'string' },
       trials: { type: 'string' },
       joins: { type: 'string' },
+      topics: { type: 'string' },
+      members: { type: 'string' },
+      publishes: { type: 'string' },
+      'heartbeat-seconds': { type: 'string' },
       k: { type: 'string' },
       fail: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -82,6 +92,23 @@ async function main(): Promise<number> {
       break
     case 'reliability':
       result = { ...(await reliabilityScenario({ p: num('p', 0.9), target: num('target', 0.9999), peers: num('nodes', 1000), trials: num('trials', 200_000), joins: num('joins', 100), seed: num('seed', 1) }, stderrProgress)) }
+      break
+    case 'scribe':
+      result = {
+        ...(await scribeScenario(
+          {
+            nodes: num('nodes', 1000),
+            topics: num('topics', 10),
+            members: num('members', 50),
+            publishes: num('publishes', 1000),
+            seed: num('seed', 1),
+            heartbeatSeconds: num('heartbeat-seconds', 30),
+            ...(values.minutes === undefined ? {} : { minutes: num('minutes', 60) }),
+            ...(values['churn-session-minutes'] === undefined ? {} : { churnSessionMinutes: num('churn-session-minutes', 30) }),
+          },
+          stderrProgress,
+        )),
+      }
       break
     case 'storage':
       result = {

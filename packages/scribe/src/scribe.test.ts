@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { Id, RealClock, Rng } from '@epost/core'
+import { Id, RealClock, Rng, VirtualClock } from '@epost/core'
 import { TestOverlayNetwork } from '@epost/compliance'
+import type { TestOverlayNode } from '@epost/compliance'
 import { ScribeNode, topicId } from './index.js'
 import type { ScribeClient } from './index.js'
 
@@ -39,5 +40,133 @@ describe(`Scribe over the test overlay (seed ${SEED})`, () => {
     nodes[10]?.anycast(topic, Uint8Array.of(1))
     await settle()
     expect(took).toHaveLength(1)
+  })
+})
+
+describe(`Scribe tree upkeep on a virtual clock (seed ${SEED})`, () => {
+  const HB = 1_000
+  const setup = (n: number, maxChildren: number, seed: number) => {
+    const rng = new Rng(seed)
+    const clock = new VirtualClock()
+    const net = new TestOverlayNetwork()
+    const overlays = Array.from({ length: n }, () => net.add(Id.random((k) => rng.bytes(k))))
+    const nodes = overlays.map((overlay) => new ScribeNode({ heartbeatMs: HB, maxChildren }, { overlay, clock }))
+    for (const s of nodes) s.start()
+    return { clock, net, nodes }
+  }
+  const depthOf = (nodes: ScribeNode[], s: ScribeNode, topic: Id): number => {
+    let d = 0
+    for (let at: ScribeNode | undefined = s; at?.info(topic)?.root === false && d < 50; d++) {
+      const p = at.info(topic)?.parent
+      at = nodes.find((x) => p !== undefined && x.endpoint.localHandle.id.equals(p.id))
+    }
+    return d
+  }
+
+  it('caps fan-out: a full root pushes subscribers down, every member still gets every publish once', async () => {
+    const { clock, nodes } = setup(30, 2, SEED + 2)
+    const topic = topicId('fan-out')
+    const got = new Map<ScribeNode, number[]>()
+    const members = nodes.slice(0, 20)
+    for (const s of members) s.subscribe(topic, { deliver: (_t, p) => got.set(s, [...(got.get(s) ?? []), p[0] as number]) })
+    await clock.advance(5 * HB)
+    for (const s of nodes) expect(s.info(topic)?.children.length ?? 0).toBeLessThanOrEqual(2)
+    expect(Math.max(...members.map((s) => depthOf(nodes, s, topic)))).toBeGreaterThan(2)
+    for (let i = 0; i < 5; i++) nodes[25]?.publish(topic, Uint8Array.of(i))
+    await clock.advance(HB)
+    for (const s of members) expect(got.get(s)).toEqual([0, 1, 2, 3, 4])
+  })
+
+  it('replays what a cut-off subtree missed once it re-subscribes, without duplicates', async () => {
+    const { clock, net, nodes } = setup(30, 2, SEED + 3)
+    const topic = topicId('replay')
+    const got = new Map<ScribeNode, number[]>()
+    const members = nodes.slice(0, 20)
+    for (const s of members) s.subscribe(topic, { deliver: (_t, p) => got.set(s, [...(got.get(s) ?? []), p[0] as number]) })
+    await clock.advance(5 * HB)
+    // Crash an interior member (not the root), then publish at once: its subtree misses it.
+    const victim = members.find((s) => s.info(topic)?.root === false && (s.info(topic)?.children.length ?? 0) > 0) as ScribeNode
+    expect(victim).toBeDefined()
+    victim.stop()
+    net.kill(victim.endpoint.localHandle.id)
+    const survivors = members.filter((s) => s !== victim)
+    for (let i = 0; i < 3; i++) nodes[25]?.publish(topic, Uint8Array.of(i))
+    await clock.advance(HB / 10)
+    expect(survivors.some((s) => (got.get(s)?.length ?? 0) < 3)).toBe(true)
+    // Within two heartbeat periods the orphans are back (1.5 periods of silence + one check).
+    await clock.advance(2 * HB)
+    for (const s of survivors) expect(got.get(s)).toEqual([0, 1, 2])
+    for (let i = 3; i < 5; i++) nodes[25]?.publish(topic, Uint8Array.of(i))
+    await clock.advance(HB)
+    for (const s of survivors) expect(got.get(s)).toEqual([0, 1, 2, 3, 4])
+  })
+
+  it('tells the parent when a child is gone', async () => {
+    const { clock, net, nodes } = setup(10, 16, SEED + 4)
+    const topic = topicId('failing')
+    const rootOverlay = net.closest(topic, 1)[0] as { id: Id }
+    const root = nodes.find((s) => s.endpoint.localHandle.id.equals(rootOverlay.id)) as ScribeNode
+    const removed: string[] = []
+    root.subscribe(topic, { deliver: () => {}, childRemoved: (_t, c) => removed.push(c.id.hex) })
+    const child = nodes.find((s) => s !== root) as ScribeNode
+    child.subscribe(topic, { deliver: () => {} })
+    await clock.advance(HB)
+    expect(root.info(topic)?.children.map((c) => c.id.hex)).toEqual([child.endpoint.localHandle.id.hex])
+    child.stop()
+    net.kill(child.endpoint.localHandle.id)
+    await clock.advance(4 * HB)
+    expect(removed).toEqual([child.endpoint.localHandle.id.hex])
+    expect(root.info(topic)?.children).toEqual([])
+
+  })
+
+  it('tells the client when subscribes go unanswered, keeps trying, and joins once the root answers', async () => {
+    const rng = new Rng(SEED + 6)
+    const clock = new VirtualClock()
+    const net = new TestOverlayNetwork()
+    const overlays = Array.from({ length: 8 }, () => net.add(Id.random((k) => rng.bytes(k))))
+    const topic = topicId('unanswered')
+    const rootId = (net.closest(topic, 1)[0] as { id: Id }).id
+    // Every node but the topic's root runs Scribe: subscribes routed there are dropped.
+    const others = overlays.filter((o) => !o.localHandle.id.equals(rootId)).map((overlay) => new ScribeNode({ heartbeatMs: HB }, { overlay, clock }))
+    for (const s of others) s.start()
+    const failed: string[] = []
+    const member = others[0] as ScribeNode
+    member.subscribe(topic, { deliver: () => {}, subscribeFailed: (t) => failed.push(t.hex) })
+    await clock.advance(60_000)
+    expect(failed).toEqual([topic.hex])
+    expect(member.info(topic)?.subscribing).toBe(true)
+    const root = new ScribeNode({ heartbeatMs: HB }, { overlay: net.get(rootId) as TestOverlayNode, clock })
+    root.start()
+    await clock.advance(2 * HB)
+    expect(member.info(topic)?.subscribing).toBe(false)
+    expect(member.info(topic)?.parent?.id.equals(rootId)).toBe(true)
+    expect(failed).toEqual([topic.hex])
+  })
+
+  it('anycast walks the tree nearest first, and reports failure when every member declines', async () => {
+    const { clock, nodes } = setup(30, 2, SEED + 5)
+    const topic = topicId('anycast-walk')
+    const asked = new Map<ScribeNode, number>()
+    const members = nodes.slice(0, 15)
+    const taker = members[14] as ScribeNode
+    let accept = true
+    for (const s of members) {
+      s.subscribe(topic, { deliver: () => {}, anycast: () => (asked.set(s, (asked.get(s) ?? 0) + 1), accept && s === taker) })
+    }
+    await clock.advance(5 * HB)
+    const fails: number[] = []
+    nodes[20]?.anycast(topic, Uint8Array.of(1), () => fails.push(1))
+    await clock.advance(HB)
+    expect(asked.get(taker)).toBe(1)
+    expect(fails).toEqual([])
+    for (const n of asked.values()) expect(n).toBe(1)
+    asked.clear()
+    accept = false
+    nodes[20]?.anycast(topic, Uint8Array.of(2), () => fails.push(2))
+    await clock.advance(HB)
+    expect(fails).toEqual([2])
+    expect([...asked.values()].every((n) => n === 1)).toBe(true)
+    expect(asked.size).toBe(members.length)
   })
 })

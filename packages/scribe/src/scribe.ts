@@ -4,43 +4,50 @@ import { dispatcher, schema } from '@epost/codec'
 import { hashToId } from '@epost/crypto'
 import * as C from './constants.js'
 import { SCRIBE_PROTOCOL, scribeProtocol } from './messages.js'
-import type { ScribeMessageName } from './messages.js'
+import type { ScribeBody, ScribeMessageName } from './messages.js'
+import { Topic } from './topic.js'
 
 /** What an application subscribed to a topic is told. */
 export interface ScribeClient {
-  /** A message published on the topic. */
+  /** A message published on the topic (each one once, even across repairs). */
   deliver(topic: Id, payload: Uint8Array): void
   /** An anycast on the topic: return true to take it (it goes no further). */
   anycast?(topic: Id, payload: Uint8Array): boolean
   childAdded?(topic: Id, child: NodeHandle): void
   childRemoved?(topic: Id, child: NodeHandle): void
+  /**
+   * SUBSCRIBE_RETRIES subscribes in a row went unacknowledged (no route to the root, or the
+   * ring is partitioned). Scribe keeps trying once per heartbeat period; unsubscribe to stop.
+   */
+  subscribeFailed?(topic: Id): void
 }
+
+/** Orders the nodes an anycast may visit next (children of the current node, then its parent). */
+export type AnycastPolicy = (topic: Id, candidates: NodeHandle[], proximity: (h: NodeHandle) => number | undefined) => NodeHandle[]
+
+/** Default anycast policy: nearest first by measured RTT; unmeasured ones last, in tree order. */
+export const nearestFirst: AnycastPolicy = (_topic, candidates, proximity) =>
+  candidates
+    .map((h, i) => ({ h, i, d: proximity(h) ?? Infinity }))
+    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .map((x) => x.h)
 
 export interface ScribeInit {
   /** @default HEARTBEAT_MS */
   heartbeatMs?: number
-  /** @default MAX_CHILDREN */
+  /** Fan-out cap per topic; a full node passes subscribers toward the root (the root pushes them down). @default MAX_CHILDREN */
   maxChildren?: number
+  /** @default nearestFirst */
+  anycastPolicy?: AnycastPolicy
 }
 
 export interface ScribeComponents {
   overlay: Overlay
   clock: Clock
+  /** Measured round trip to a node, if known (Pastry: `node.liveness.rtt(h.id)`); orders anycast. */
+  proximity?: (h: NodeHandle) => number | undefined
   logger?: Logger
   metrics?: Metrics
-}
-
-interface Topic {
-  id: Id
-  client: ScribeClient | undefined
-  parent: NodeHandle | undefined
-  root: boolean
-  children: Map<string, NodeHandle>
-  /** When we last heard from the parent, or asked to join. */
-  heard: number
-  /** Ids from the root down to our parent: we never adopt one of them (loop prevention). */
-  path: Set<string>
-  pathBytes: Uint8Array
 }
 
 const TOPIC_TAG = 'epost-scribe-topic/'
@@ -50,11 +57,14 @@ export function topicId(name: string): Id {
   return hashToId(new TextEncoder().encode(TOPIC_TAG + name))
 }
 
+type Ctx = { from: NodeHandle; routed: boolean }
+
 /**
  * Scribe (Castro et al.; FreePastry `rice/p2p/scribe`) over the common API: a topic's tree is the
  * union of the routes from its members to the topic id; a publish goes to the root and down the
- * tree. Parents send heartbeats; a child that stops hearing its parent subscribes again, keeping
- * its own subtree, so membership survives a parent's crash.
+ * tree. Parents send heartbeats and children answer them; a child that stops hearing its parent
+ * subscribes again, keeping its own subtree, so membership survives a parent's crash; what it
+ * missed meanwhile is replayed by its new parent from the topic's recent messages.
  */
 export class ScribeNode implements Application {
   readonly endpoint: Endpoint
@@ -62,38 +72,53 @@ export class ScribeNode implements Application {
   readonly #log: Logger
   readonly #heartbeatMs: number
   readonly #maxChildren: number
+  readonly #policy: AnycastPolicy
+  readonly #proximity: (h: NodeHandle) => number | undefined
   readonly #topics = new Map<string, Topic>()
-  readonly #m: { delivered: Counter; published: Counter; resubscribed: Counter; malformed: Counter }
+  readonly #anycastWaits = new Map<number, { onFailed: (topic: Id, payload: Uint8Array) => void; payload: Uint8Array; timer: Timer }>()
+  readonly #m: Record<'delivered' | 'published' | 'resubscribed' | 'malformed' | 'duplicates' | 'replayed' | 'subscribeFailed', Counter>
   #timer: Timer | undefined
+  #lastBeat = -Infinity
+  #seq = 0
+  #pushRound = 0
 
   constructor(init: ScribeInit, c: ScribeComponents) {
     this.#clock = c.clock
     this.#heartbeatMs = init.heartbeatMs ?? C.HEARTBEAT_MS
     this.#maxChildren = init.maxChildren ?? C.MAX_CHILDREN
+    this.#policy = init.anycastPolicy ?? nearestFirst
+    this.#proximity = c.proximity ?? (() => undefined)
     const metrics = c.metrics ?? createMetrics()
+    const counter = (name: string): Counter => metrics.counter(`epost_scribe_${name}_total`)
     this.#m = {
-      delivered: metrics.counter('epost_scribe_delivered_total'),
-      published: metrics.counter('epost_scribe_published_total'),
-      resubscribed: metrics.counter('epost_scribe_resubscribed_total'),
-      malformed: metrics.counter('epost_scribe_malformed_total'),
+      delivered: counter('delivered'),
+      published: counter('published'),
+      resubscribed: counter('resubscribed'),
+      malformed: counter('malformed'),
+      duplicates: counter('duplicates'),
+      replayed: counter('replayed'),
+      subscribeFailed: counter('subscribe_failed'),
     }
     this.endpoint = c.overlay.register(SCRIBE_PROTOCOL, this)
     this.#log = (c.logger ?? silentLogger).forComponent('epost:scribe').child({ node: this.endpoint.localHandle.id.short() })
   }
 
-  /** Starts heartbeats and parent checks. */
+  /** Starts heartbeats, parent checks, subscribe retries and child expiry. */
   start(): void {
     if (this.#timer !== undefined) return
+    const every = this.#heartbeatMs / C.CHECKS_PER_HEARTBEAT
     const tick = (): void => {
       this.#maintain()
-      this.#timer = this.#clock.setTimeout(tick, this.#heartbeatMs)
+      this.#timer = this.#clock.setTimeout(tick, every)
     }
-    this.#timer = this.#clock.setTimeout(tick, this.#heartbeatMs)
+    this.#timer = this.#clock.setTimeout(tick, every)
   }
 
   stop(): void {
     this.#timer?.cancel()
     this.#timer = undefined
+    for (const w of this.#anycastWaits.values()) w.timer.cancel()
+    this.#anycastWaits.clear()
   }
 
   // ------------------------------------------------------------ client API
@@ -101,7 +126,7 @@ export class ScribeNode implements Application {
   subscribe(topic: Id, client: ScribeClient): void {
     const t = this.#topic(topic)
     t.client = client
-    if (t.parent === undefined && !t.root) this.#join(t)
+    if (!t.attached && t.waiting === undefined) this.#join(t)
   }
 
   unsubscribe(topic: Id): void {
@@ -113,52 +138,58 @@ export class ScribeNode implements Application {
 
   publish(topic: Id, payload: Uint8Array): void {
     this.#m.published.inc()
-    this.#route(topic, 'publish', { topic: topic.bytes, payload })
+    const mid = `${this.endpoint.localHandle.id.hex}/${this.#clock.now()}/${++this.#seq}`
+    this.#route(topic, 'publish', { topic: topic.bytes, mid, payload })
   }
 
-  anycast(topic: Id, payload: Uint8Array): void {
-    this.#route(topic, 'anycast', { topic: topic.bytes, payload, visited: schema.handlesToWire([]) })
+  /**
+   * To one member whose client takes it, nearest first (the walk starts where the route meets the
+   * tree). `onFailed` runs if every member declined or none could be reached.
+   */
+  anycast(topic: Id, payload: Uint8Array, onFailed?: (topic: Id, payload: Uint8Array) => void): void {
+    const nonce = ++this.#seq
+    if (onFailed !== undefined) {
+      const timer = this.#clock.setTimeout(() => this.#anycastWaits.delete(nonce), C.ANYCAST_FAIL_WAIT_MS)
+      this.#anycastWaits.set(nonce, { onFailed, payload, timer })
+    }
+    const none = schema.handlesToWire([])
+    this.#route(topic, 'anycast', { topic: topic.bytes, nonce, source: handleToWire(this.endpoint.localHandle), payload, visited: none, toVisit: none })
   }
 
   /** Tree state, for tests, scenarios and metrics. */
-  info(topic: Id): { parent: NodeHandle | undefined; children: NodeHandle[]; root: boolean; member: boolean } | undefined {
+  info(topic: Id): { parent: NodeHandle | undefined; children: NodeHandle[]; root: boolean; member: boolean; subscribing: boolean } | undefined {
     const t = this.#topics.get(topic.hex)
     if (t === undefined) return undefined
-    return { parent: t.parent, children: [...t.children.values()], root: t.root, member: t.client !== undefined }
+    return { parent: t.parent, children: [...t.children.values()].map((c) => c.handle), root: t.root, member: t.client !== undefined, subscribing: t.waiting !== undefined }
   }
 
   // ------------------------------------------------------------ overlay upcalls
 
   forward(ctx: ForwardContext): boolean {
     const m = scribeProtocol.decodeIf(ctx.payload, ['subscribe', 'anycast'])
-    if (m === undefined) return true
-    const self = this.endpoint.localHandle
-    if (m.name === 'subscribe') {
-      const b = m.body
-      if (b.subscriber.id.equals(self.id) || ctx.nextHop === undefined) return true
-      const t = this.#topics.get(b.topic.hex)
-      // Only a node connected to the root (the root, or one with a parent) can take a subtree in.
-      const inTree = t !== undefined && (t.root || t.parent !== undefined)
-      const full = t !== undefined && t.children.size >= this.#maxChildren
-      if (full) return true // pass it on toward the root
-      if (t !== undefined && t.path.has(b.subscriber.id.hex)) return true // our own ancestor: adopting it would close a loop
-      const topic = t ?? this.#topic(b.topic)
-      this.#adopt(topic, b.subscriber)
-      if (inTree) return false
-      // Not in the tree yet: join it ourselves, on behalf of the new subtree.
-      topic.heard = this.#clock.now()
-      ctx.payload = scribeProtocol.encode('subscribe', { topic: b.topic.bytes, subscriber: handleToWire(self) })
-      return true
-    }
-    if (m.name === 'anycast' && ctx.hops > 0) {
+    if (m === undefined || ctx.nextHop === undefined) return true
+    if (m.name === 'anycast') {
+      if (ctx.hops === 0) return true
       const t = this.#topics.get(m.body.topic.hex)
-      if (t?.client?.anycast?.(m.body.topic, m.body.payload) === true) return false
+      if (t === undefined) return true
+      // The route met the tree: the walk starts here, nearest to the source.
+      this.#anycastStep(t, m.body)
+      return false
     }
-    return true
+    const b = m.body
+    if (b.subscriber.id.equals(this.endpoint.localHandle.id)) return true
+    const t = this.#topics.get(b.topic.hex)
+    if (t !== undefined && t.children.size >= this.#maxChildren) return true // full: on toward the root
+    if (t?.path.has(b.subscriber.id.hex) === true) return true // our own ancestor: adopting it would close a loop
+    const topic = t ?? this.#topic(b.topic)
+    this.#adopt(topic, b.subscriber, b.known)
+    // Not in the tree yet: join it ourselves, on behalf of the new subtree.
+    if (!topic.attached && topic.waiting === undefined) this.#join(topic)
+    return false
   }
 
   deliver(msg: DeliveredMessage): void {
-    this.#dispatch(msg.payload, msg.from)
+    this.#dispatch(msg.payload, { from: msg.from, routed: msg.key !== undefined })
   }
 
   /** Our leaf set changed: a topic we are root of may now belong to a closer node. */
@@ -173,47 +204,49 @@ export class ScribeNode implements Application {
     }
   }
 
-  readonly #dispatch = dispatcher<typeof scribeProtocol.messages, NodeHandle>(
+  readonly #dispatch = dispatcher<typeof scribeProtocol.messages, Ctx>(
     scribeProtocol,
     {
-      subscribe: (b) => {
-        // Delivered: this node is the root of the topic.
-        const t = this.#topic(b.topic)
-        if (t.parent !== undefined) this.#send(t.parent, 'unsubscribe', { topic: b.topic.bytes })
-        t.root = true
-        t.parent = undefined
-        t.path = new Set()
-        t.pathBytes = new Uint8Array()
-        if (!b.subscriber.id.equals(this.endpoint.localHandle.id)) this.#adopt(t, b.subscriber)
-      },
-      subscribeAck: (b, from) => {
+      subscribe: (b, { routed }) => {
+        if (routed) {
+          // Delivered: this node is the root of the topic.
+          const t = this.#topic(b.topic)
+          this.#becomeRoot(t)
+          if (!b.subscriber.id.equals(this.endpoint.localHandle.id)) this.#takeOrPushDown(t, b)
+          return
+        }
+        // Pushed down to us by a full parent.
+        // If we cannot take it (we left the tree, or it is our ancestor), the subscriber's retry finds another place.
         const t = this.#topics.get(b.topic.hex)
-        const ids = new Set<string>()
-        for (let i = 0; i + 16 <= b.path.length; i += 16) ids.add(Buffer.from(b.path.subarray(i, i + 16)).toString('hex'))
-        const self = this.endpoint.localHandle.id.hex
+        if (t === undefined || !t.attached || t.path.has(b.subscriber.id.hex) || b.subscriber.id.equals(this.endpoint.localHandle.id)) return
+        this.#takeOrPushDown(t, b)
+      },
+      subscribeAck: (b, { from }) => {
+        const t = this.#topics.get(b.topic.hex)
+        const self = this.endpoint.localHandle.id
         // Not wanted any more, or the new parent hangs below us (a loop): decline it.
-        if (t === undefined || ids.has(self) || t.root) {
+        if (t === undefined || t.root || pathHas(b.path, self.bytes)) {
           this.#send(from, 'unsubscribe', { topic: b.topic.bytes })
           return
         }
         if (t.parent !== undefined && !t.parent.id.equals(from.id)) this.#send(t.parent, 'unsubscribe', { topic: b.topic.bytes })
-        t.parent = from
-        t.path = ids
-        t.pathBytes = b.path
-        t.heard = this.#clock.now()
+        t.setParent(from, b.path, this.#clock.now())
+        t.waiting = undefined
       },
-      unsubscribe: (b, from) => {
+      unsubscribe: (b, { from }) => {
         const t = this.#topics.get(b.topic.hex)
-        if (t === undefined || !t.children.delete(from.id.hex)) return
-        t.client?.childRemoved?.(t.id, from)
-        this.#prune(t)
+        if (t === undefined) return
+        if (t.children.delete(from.id.hex)) {
+          t.client?.childRemoved?.(t.id, from)
+          this.#prune(t)
+        }
       },
       publish: (b) => {
         const t = this.#topic(b.topic)
-        t.root = true
-        this.#disseminate(t, b.payload)
+        this.#becomeRoot(t)
+        this.#disseminate(t, b.mid, b.payload)
       },
-      multicast: (b, from) => {
+      multicast: (b, { from }) => {
         const t = this.#topics.get(b.topic.hex)
         if (t === undefined) {
           this.#send(from, 'unsubscribe', { topic: b.topic.bytes })
@@ -221,28 +254,40 @@ export class ScribeNode implements Application {
         }
         if (t.parent === undefined || !t.parent.id.equals(from.id)) return // not (or no longer) our parent
         t.heard = this.#clock.now()
-        this.#disseminate(t, b.payload)
+        this.#disseminate(t, b.mid, b.payload)
       },
-      heartbeat: (b, from) => {
+      heartbeat: (b, { from }) => {
+        const mine: Uint8Array[] = []
         for (const topic of b.topics) {
           const t = this.#topics.get(topic.hex)
-          if (t?.parent?.id.equals(from.id) === true) t.heard = this.#clock.now()
-          else this.#send(from, 'unsubscribe', { topic: topic.bytes })
+          if (t?.parent?.id.equals(from.id) === true) {
+            t.heard = this.#clock.now()
+            mine.push(topic.bytes)
+          } else this.#send(from, 'unsubscribe', { topic: topic.bytes })
+        }
+        if (mine.length > 0) this.#send(from, 'heartbeatAck', { topics: mine })
+      },
+      heartbeatAck: (b, { from }) => {
+        const now = this.#clock.now()
+        for (const topic of b.topics) {
+          const c = this.#topics.get(topic.hex)?.children.get(from.id.hex)
+          if (c !== undefined) c.heard = now
         }
       },
       anycast: (b) => {
-        // At the root (routed) or passed down (direct): take it, or hand it to an unvisited child.
         const t = this.#topics.get(b.topic.hex)
-        if (t?.client?.anycast?.(b.topic, b.payload) === true) return
-        if (t === undefined) return
-        const visited = new Set(b.visited.map((h) => h.id.hex))
-        visited.add(this.endpoint.localHandle.id.hex)
-        const next = [...t.children.values()].find((c) => !visited.has(c.id.hex))
-        if (next === undefined) return
-        this.#send(next, 'anycast', { topic: b.topic.bytes, payload: b.payload, visited: schema.handlesToWire([...b.visited, this.endpoint.localHandle]) })
+        if (t !== undefined) this.#anycastStep(t, b)
+        else this.#anycastNext(b, [...b.toVisit], new Map(b.visited.map((h) => [h.id.hex, h])))
+      },
+      anycastFailed: (b) => {
+        const w = this.#anycastWaits.get(b.nonce)
+        if (w === undefined) return
+        this.#anycastWaits.delete(b.nonce)
+        w.timer.cancel()
+        w.onFailed(b.topic, w.payload)
       },
     },
-    (err, from) => {
+    (err, { from }) => {
       this.#m.malformed.inc()
       this.#log.debug('malformed scribe message', { from: from.id, err })
     },
@@ -253,25 +298,61 @@ export class ScribeNode implements Application {
   #topic(id: Id): Topic {
     let t = this.#topics.get(id.hex)
     if (t === undefined) {
-      t = { id, client: undefined, parent: undefined, root: false, children: new Map(), heard: this.#clock.now(), path: new Set(), pathBytes: new Uint8Array() }
+      t = new Topic(id, this.#clock.now())
       this.#topics.set(id.hex, t)
     }
     return t
   }
 
-  #adopt(t: Topic, child: NodeHandle): void {
+  #becomeRoot(t: Topic): void {
+    if (t.root) return
+    if (t.parent !== undefined) this.#send(t.parent, 'unsubscribe', { topic: t.id.bytes })
+    t.setParent(undefined, new Uint8Array(), this.#clock.now())
+    t.root = true
+    t.waiting = undefined
+  }
+
+  /** A full node hands the subscriber to one of its children (round robin); others adopt it. */
+  #takeOrPushDown(t: Topic, b: ScribeBody<'subscribe'>): void {
+    if (t.children.size < this.#maxChildren || t.children.has(b.subscriber.id.hex)) {
+      this.#adopt(t, b.subscriber, b.known)
+      return
+    }
+    // Children that answered the last heartbeat first: a crashed one would swallow the subscribe.
+    const now = this.#clock.now()
+    const kids = [...t.children.values()].filter((c) => !c.handle.id.equals(b.subscriber.id))
+    const fresh = kids.filter((c) => now - c.heard <= 1.25 * this.#heartbeatMs)
+    const pool = fresh.length > 0 ? fresh : kids
+    const to = pool[this.#pushRound++ % pool.length]
+    if (to === undefined) this.#adopt(t, b.subscriber, b.known)
+    else this.#send(to.handle, 'subscribe', { topic: t.id.bytes, subscriber: handleToWire(b.subscriber), known: b.known })
+  }
+
+  /** Takes `child` in, acknowledges with our path, and replays the recent messages it lacks. */
+  #adopt(t: Topic, child: NodeHandle, known: readonly string[]): void {
     const isNew = !t.children.has(child.id.hex)
-    t.children.set(child.id.hex, child)
+    t.children.set(child.id.hex, { handle: child, heard: this.#clock.now() })
+    const self = this.endpoint.localHandle.id.bytes
     const path = new Uint8Array(t.pathBytes.length + 16)
     path.set(t.pathBytes)
-    path.set(this.endpoint.localHandle.id.bytes, t.pathBytes.length)
-    this.#send(child, 'subscribeAck', { topic: t.id.bytes, path: t.root ? this.endpoint.localHandle.id.bytes : path })
+    path.set(self, t.pathBytes.length)
+    this.#send(child, 'subscribeAck', { topic: t.id.bytes, path: t.root ? self : path })
+    for (const m of t.missing(known)) {
+      this.#m.replayed.inc()
+      this.#send(child, 'multicast', { topic: t.id.bytes, mid: m.mid, payload: m.payload })
+    }
     if (isNew) t.client?.childAdded?.(t.id, child)
   }
 
   #join(t: Topic): void {
-    t.heard = this.#clock.now()
-    this.#route(t.id, 'subscribe', { topic: t.id.bytes, subscriber: handleToWire(this.endpoint.localHandle) })
+    const now = this.#clock.now()
+    t.heard = now
+    if (t.waiting === undefined) t.waiting = { since: now, attempts: 0, reported: false }
+    else {
+      t.waiting.since = now
+      t.waiting.attempts++
+    }
+    this.#route(t.id, 'subscribe', { topic: t.id.bytes, subscriber: handleToWire(this.endpoint.localHandle), known: t.known() })
   }
 
   /** Leaves the tree when nothing here needs it any more. */
@@ -281,34 +362,85 @@ export class ScribeNode implements Application {
     this.#topics.delete(t.id.hex)
   }
 
-  #disseminate(t: Topic, payload: Uint8Array): void {
+  #disseminate(t: Topic, mid: string, payload: Uint8Array): void {
+    if (!t.remember(mid, payload, this.#clock.now())) {
+      this.#m.duplicates.inc()
+      return
+    }
     if (t.client !== undefined) {
       this.#m.delivered.inc()
       t.client.deliver(t.id, payload)
     }
-    for (const c of t.children.values()) this.#send(c, 'multicast', { topic: t.id.bytes, payload })
+    for (const c of t.children.values()) this.#send(c.handle, 'multicast', { topic: t.id.bytes, mid, payload })
   }
 
-  /** Heartbeats to children; re-subscription when a parent went quiet. */
   #maintain(): void {
     const now = this.#clock.now()
+    const beat = now - this.#lastBeat >= this.#heartbeatMs - 1
+    if (beat) this.#lastBeat = now
     const perChild = new Map<string, { h: NodeHandle; topics: Uint8Array[] }>()
-    for (const t of this.#topics.values()) {
-      for (const c of t.children.values()) {
-        let e = perChild.get(c.id.hex)
-        if (e === undefined) perChild.set(c.id.hex, (e = { h: c, topics: [] }))
+    for (const t of [...this.#topics.values()]) {
+      t.expire(now)
+      for (const [key, c] of t.children) {
+        if (now - c.heard > C.CHILD_TIMEOUT_HEARTBEATS * this.#heartbeatMs) {
+          t.children.delete(key)
+          t.client?.childRemoved?.(t.id, c.handle)
+          continue
+        }
+        if (!beat) continue
+        let e = perChild.get(key)
+        if (e === undefined) perChild.set(key, (e = { h: c.handle, topics: [] }))
         e.topics.push(t.id.bytes)
       }
       if (t.root) continue
-      if (now - t.heard > C.MISSED_HEARTBEATS * this.#heartbeatMs) {
+      if (t.client === undefined && t.children.size === 0) this.#prune(t)
+      else if (t.waiting !== undefined) this.#retry(t, now)
+      else if (now - t.heard > C.PARENT_TIMEOUT_HEARTBEATS * this.#heartbeatMs) {
+        // The parent went quiet: subscribe again, keeping our subtree.
         this.#m.resubscribed.inc()
-        t.parent = undefined
-        t.path = new Set()
-        t.pathBytes = new Uint8Array()
+        t.setParent(undefined, new Uint8Array(), now)
         this.#join(t)
       }
     }
     for (const { h, topics } of perChild.values()) this.#send(h, 'heartbeat', { topics })
+  }
+
+  #retry(t: Topic, now: number): void {
+    const w = t.waiting
+    if (w === undefined) return
+    const wait = Math.min(Math.min(C.SUBSCRIBE_TIMEOUT_MS, this.#heartbeatMs / 3) * 2 ** w.attempts, this.#heartbeatMs)
+    if (now - w.since < wait) return
+    if (w.attempts + 1 >= C.SUBSCRIBE_RETRIES && !w.reported) {
+      w.reported = true
+      this.#m.subscribeFailed.inc()
+      this.#log.info('subscribe unacknowledged, still trying', { topic: t.id, attempts: w.attempts + 1 })
+      t.client?.subscribeFailed?.(t.id)
+    }
+    this.#join(t)
+  }
+
+  // ------------------------------------------------------------ anycast walk
+
+  #anycastStep(t: Topic, b: ScribeBody<'anycast'>): void {
+    if (t.client?.anycast?.(t.id, b.payload) === true) return
+    const self = this.endpoint.localHandle
+    const visited = new Map(b.visited.map((h) => [h.id.hex, h]))
+    visited.set(self.id.hex, self)
+    const stacked = new Set(b.toVisit.map((h) => h.id.hex))
+    const fresh = (h: NodeHandle): boolean => !visited.has(h.id.hex) && !stacked.has(h.id.hex)
+    const next = this.#policy(t.id, [...t.children.values()].map((c) => c.handle).filter(fresh), this.#proximity)
+    if (t.parent !== undefined && fresh(t.parent)) next.push(t.parent)
+    this.#anycastNext(b, [...next, ...b.toVisit], visited)
+  }
+
+  #anycastNext(b: ScribeBody<'anycast'>, toVisit: NodeHandle[], visited: Map<string, NodeHandle>): void {
+    const next = toVisit.shift()
+    if (next === undefined || visited.size >= C.MAX_ANYCAST_VISITS) {
+      this.#send(b.source, 'anycastFailed', { topic: b.topic.bytes, nonce: b.nonce })
+      return
+    }
+    const body = { topic: b.topic.bytes, nonce: b.nonce, source: handleToWire(b.source), payload: b.payload }
+    this.#send(next, 'anycast', { ...body, visited: schema.handlesToWire([...visited.values()]), toVisit: schema.handlesToWire(toVisit.slice(0, C.MAX_ANYCAST_VISITS)) })
   }
 
   #route<N extends ScribeMessageName>(key: Id, name: N, body: unknown): void {
@@ -318,6 +450,14 @@ export class ScribeNode implements Application {
   #send<N extends ScribeMessageName>(to: NodeHandle, name: N, body: unknown): void {
     this.endpoint.send(to, scribeProtocol.encode(name, body as never))
   }
+}
+
+function pathHas(path: Uint8Array, id: Uint8Array): boolean {
+  outer: for (let i = 0; i + 16 <= path.length; i += 16) {
+    for (let j = 0; j < 16; j++) if (path[i + j] !== id[j]) continue outer
+    return true
+  }
+  return false
 }
 
 export function scribe(init: ScribeInit = {}): (components: ScribeComponents) => ScribeNode {

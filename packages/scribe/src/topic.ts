@@ -1,0 +1,79 @@
+import type { Id, NodeHandle } from '@epost/core'
+import { REPLAY_MAX, REPLAY_MAX_BYTES, REPLAY_MS } from './constants.js'
+import type { ScribeClient } from './scribe.js'
+
+/** A subscribe in flight: sent, not yet acknowledged. */
+export interface Waiting {
+  since: number
+  attempts: number
+  /** The client was told (subscribeFailed) in this episode. */
+  reported: boolean
+}
+
+/** One node's state for one topic: its place in the tree and the topic's recent messages. */
+export class Topic {
+  readonly id: Id
+  client: ScribeClient | undefined
+  parent: NodeHandle | undefined
+  root = false
+  /** Children and when each last acknowledged a heartbeat (or joined). */
+  readonly children = new Map<string, { handle: NodeHandle; heard: number }>()
+  /** When we last heard from the parent. */
+  heard: number
+  waiting: Waiting | undefined
+  /** Ids from the root down to our parent: we never adopt one of them (loop prevention). */
+  path = new Set<string>()
+  pathBytes: Uint8Array = new Uint8Array()
+  /** Recent messages by id, oldest first (duplicate suppression and replay). */
+  readonly #recent = new Map<string, { payload: Uint8Array; at: number }>()
+  #recentBytes = 0
+
+  constructor(id: Id, now: number) {
+    this.id = id
+    this.heard = now
+  }
+
+  /** In the tree: the root, or a node with a parent. */
+  get attached(): boolean {
+    return this.root || this.parent !== undefined
+  }
+
+  setParent(parent: NodeHandle | undefined, pathBytes: Uint8Array, now: number): void {
+    this.parent = parent
+    this.pathBytes = pathBytes
+    this.path = new Set()
+    for (let i = 0; i + 16 <= pathBytes.length; i += 16) this.path.add(Buffer.from(pathBytes.buffer, pathBytes.byteOffset + i, 16).toString('hex'))
+    this.heard = now
+  }
+
+  /** Remembers a message; false if it was seen already (a duplicate). */
+  remember(mid: string, payload: Uint8Array, now: number): boolean {
+    if (this.#recent.has(mid)) return false
+    this.#recent.set(mid, { payload, at: now })
+    this.#recentBytes += payload.length
+    this.expire(now)
+    return true
+  }
+
+  /** Drops messages older than the replay window or beyond its caps. */
+  expire(now: number): void {
+    for (const [mid, m] of this.#recent) {
+      if (this.#recent.size <= REPLAY_MAX && this.#recentBytes <= REPLAY_MAX_BYTES && now - m.at <= REPLAY_MS) break
+      this.#recent.delete(mid)
+      this.#recentBytes -= m.payload.length
+    }
+  }
+
+  /** Ids of the recent messages, newest last (what a subscribe says it has). */
+  known(): string[] {
+    return [...this.#recent.keys()]
+  }
+
+  /** Recent messages not among `known`, oldest first. */
+  missing(known: readonly string[]): Array<{ mid: string; payload: Uint8Array }> {
+    const have = new Set(known)
+    const out: Array<{ mid: string; payload: Uint8Array }> = []
+    for (const [mid, m] of this.#recent) if (!have.has(mid)) out.push({ mid, payload: m.payload })
+    return out
+  }
+}
