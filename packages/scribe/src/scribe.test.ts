@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { Id, RealClock, Rng, VirtualClock } from '@epost/core'
 import { TestOverlayNetwork } from '@epost/compliance'
 import type { TestOverlayNode } from '@epost/compliance'
+import type { NodeHandle } from '@epost/core'
 import { ScribeNode, topicId } from './index.js'
 import type { ScribeClient } from './index.js'
 
@@ -57,8 +58,8 @@ describe(`Scribe tree upkeep on a virtual clock (seed ${SEED})`, () => {
   const depthOf = (nodes: ScribeNode[], s: ScribeNode, topic: Id): number => {
     let d = 0
     for (let at: ScribeNode | undefined = s; at?.info(topic)?.root === false && d < 50; d++) {
-      const p = at.info(topic)?.parent
-      at = nodes.find((x) => p !== undefined && x.endpoint.localHandle.id.equals(p.id))
+      const p: NodeHandle | undefined = at.info(topic)?.parent
+      at = nodes.find((x): boolean => p !== undefined && x.endpoint.localHandle.id.equals(p.id))
     }
     return d
   }
