@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { Id, RealClock, Rng, VirtualClock } from '@epost/core'
+import { Id, RealClock, Rng, VirtualClock, createMetrics } from '@epost/core'
+import { pack } from '@epost/codec'
 import { TestOverlayNetwork } from '@epost/compliance'
 import type { TestOverlayNode } from '@epost/compliance'
 import type { NodeHandle } from '@epost/core'
-import { ScribeNode, topicId } from './index.js'
+import { ScribeNode, keyTopic, topicId } from './index.js'
 import type { ScribeClient } from './index.js'
 
 const SEED = Number(process.env['EPOST_TEST_SEED'] ?? 12)
@@ -169,5 +170,36 @@ describe(`Scribe tree upkeep on a virtual clock (seed ${SEED})`, () => {
     expect(fails).toEqual([2])
     expect([...asked.values()].every((n) => n === 1)).toBe(true)
     expect(asked.size).toBe(members.length)
+  })
+})
+
+describe('topic ids', () => {
+  it('differ by name and by key, and never collide between a name and a key of the same bytes', () => {
+    const enc = new TextEncoder()
+    expect(topicId('a').equals(topicId('b'))).toBe(false)
+    expect(keyTopic(Uint8Array.of(1)).equals(keyTopic(Uint8Array.of(2)))).toBe(false)
+    expect(keyTopic(enc.encode('a')).equals(topicId('a'))).toBe(false)
+    expect(keyTopic(Uint8Array.of(7)).equals(keyTopic(Uint8Array.of(7)))).toBe(true)
+  })
+})
+
+describe('bad input', () => {
+  it('drops and counts malformed or forged-shape messages, and keeps serving', async () => {
+    const rng = new Rng(SEED + 9)
+    const clock = new VirtualClock()
+    const net = new TestOverlayNetwork()
+    const metrics = createMetrics()
+    const nodes = Array.from({ length: 5 }, () => new ScribeNode({}, { overlay: net.add(Id.random((k) => rng.bytes(k))), clock, metrics }))
+    const topic = topicId('bad-input')
+    const got: number[] = []
+    nodes[0]?.subscribe(topic, { deliver: (_t, p) => got.push(p[0] as number) })
+    await clock.advance(100)
+    const from = nodes[1]?.endpoint.localHandle as NodeHandle
+    const garbage = [Uint8Array.of(0xc1), new Uint8Array(64).fill(0xff), pack([1, 'epost/scribe/1', 5, { topic: 'not-bytes' }]), pack([1, 'epost/scribe/1', 99, {}])]
+    for (const payload of garbage) nodes[0]?.deliver({ key: undefined, payload, source: from, from, hops: 1 })
+    expect(metrics.snapshot()['epost_scribe_malformed_total']).toBe(garbage.length)
+    nodes[3]?.publish(topic, Uint8Array.of(42))
+    await clock.advance(100)
+    expect(got).toEqual([42])
   })
 })

@@ -57,6 +57,20 @@ export function topicId(name: string): Id {
   return hashToId(new TextEncoder().encode(TOPIC_TAG + name))
 }
 
+const KEY_TAG = 'epost-scribe-key/'
+
+/**
+ * The topic of a public key (POST presence and notifications): a user's daemon subscribes to the
+ * topic of its own key; others publish notifications to it, or anycast to see whether it is online.
+ */
+export function keyTopic(publicKey: Uint8Array): Id {
+  const tag = new TextEncoder().encode(KEY_TAG)
+  const buf = new Uint8Array(tag.length + publicKey.length)
+  buf.set(tag)
+  buf.set(publicKey, tag.length)
+  return hashToId(buf)
+}
+
 type Ctx = { from: NodeHandle; routed: boolean }
 
 /**
