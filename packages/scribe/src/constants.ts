@@ -30,3 +30,5 @@ export const MAX_PAYLOAD_BYTES = 65_536
 export const MAX_ANYCAST_VISITS = 256
 /** How long the source of an anycast waits for a failure notice before it forgets the callback. */
 export const ANYCAST_FAIL_WAIT_MS = 60_000
+/** Message ids remembered per topic (for twice the replay window) to suppress duplicates. */
+export const SEEN_MAX = 4_096

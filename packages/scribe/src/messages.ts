@@ -17,14 +17,20 @@ export const scribeProtocol = defineProtocol(SCRIBE_PROTOCOL, {
    * the others).
    */
   subscribe: { type: 1, schema: v.object({ topic: id, subscriber: handle, known: schema.list(mid, REPLAY_MAX) }) },
-  /** Parent to new child, with the parent's path from the root (ids, 16 bytes each) for loop prevention. */
+  /**
+   * Parent to new child, with the parent's path from the root (ids, 16 bytes each) for loop
+   * prevention; sent again to every child when the parent's own path changes.
+   */
   subscribeAck: { type: 2, schema: v.object({ topic: id, path: bytes(16 * 256) }) },
   /** Child to parent. */
   unsubscribe: { type: 3, schema: v.object({ topic: id }) },
   /** Routed to the root, which pushes it down the tree. */
   publish: { type: 4, schema: v.object({ topic: id, mid, payload: bytes(MAX_PAYLOAD_BYTES) }) },
-  /** Down the tree, parent to child (also a replay of what a new child missed). */
-  multicast: { type: 5, schema: v.object({ topic: id, mid, payload: bytes(MAX_PAYLOAD_BYTES) }) },
+  /**
+   * Down the tree, parent to child (also a replay of what a new child missed). `age`: ms since the
+   * root took the publish in, so every node ages a message alike without synchronised clocks.
+   */
+  multicast: { type: 5, schema: v.object({ topic: id, mid, age: uint, payload: bytes(MAX_PAYLOAD_BYTES) }) },
   /** Parent to child, every heartbeat period: "I am alive and still your parent for these topics". */
   heartbeat: { type: 6, schema: v.object({ topics: schema.list(id, 1024) }) },
   /** Child to parent, in answer: "and I am still your child for these". */

@@ -236,16 +236,25 @@ export class ScribeNode implements Application {
         this.#takeOrPushDown(t, b)
       },
       subscribeAck: (b, { from }) => {
+        // From a new parent (we asked to join), or from our parent with its new path from the root.
         const t = this.#topics.get(b.topic.hex)
         const self = this.endpoint.localHandle.id
-        // Not wanted any more, or the new parent hangs below us (a loop): decline it.
+        const fromParent = t?.parent?.id.equals(from.id) === true
         if (t === undefined || t.root || pathHas(b.path, self.bytes)) {
+          // Not wanted any more, or the parent hangs below us: a loop. Leave it and join afresh.
           this.#send(from, 'unsubscribe', { topic: b.topic.bytes })
+          if (t !== undefined && fromParent) {
+            t.setParent(undefined, new Uint8Array(), this.#clock.now())
+            this.#join(t)
+          }
           return
         }
-        if (t.parent !== undefined && !t.parent.id.equals(from.id)) this.#send(t.parent, 'unsubscribe', { topic: b.topic.bytes })
+        if (t.parent !== undefined && !fromParent) this.#send(t.parent, 'unsubscribe', { topic: b.topic.bytes })
         t.setParent(from, b.path, this.#clock.now())
         t.waiting = undefined
+        // Our children's paths run through us: tell them the new one (a loop shows up at once).
+        const path = this.#pathFor(t)
+        for (const c of t.children.values()) this.#send(c.handle, 'subscribeAck', { topic: t.id.bytes, path })
       },
       unsubscribe: (b, { from }) => {
         const t = this.#topics.get(b.topic.hex)
@@ -258,7 +267,7 @@ export class ScribeNode implements Application {
       publish: (b) => {
         const t = this.#topic(b.topic)
         this.#becomeRoot(t)
-        this.#disseminate(t, b.mid, b.payload)
+        this.#disseminate(t, b.mid, 0, b.payload)
       },
       multicast: (b, { from }) => {
         const t = this.#topics.get(b.topic.hex)
@@ -268,7 +277,7 @@ export class ScribeNode implements Application {
         }
         if (t.parent === undefined || !t.parent.id.equals(from.id)) return // not (or no longer) our parent
         t.heard = this.#clock.now()
-        this.#disseminate(t, b.mid, b.payload)
+        this.#disseminate(t, b.mid, b.age, b.payload)
       },
       heartbeat: (b, { from }) => {
         const mine: Uint8Array[] = []
@@ -346,16 +355,23 @@ export class ScribeNode implements Application {
   #adopt(t: Topic, child: NodeHandle, known: readonly string[]): void {
     const isNew = !t.children.has(child.id.hex)
     t.children.set(child.id.hex, { handle: child, heard: this.#clock.now() })
+    this.#send(child, 'subscribeAck', { topic: t.id.bytes, path: this.#pathFor(t) })
+    const now = this.#clock.now()
+    for (const m of t.missing(known, now)) {
+      this.#m.replayed.inc()
+      this.#send(child, 'multicast', { topic: t.id.bytes, mid: m.mid, age: m.age, payload: m.payload })
+    }
+    if (isNew) t.client?.childAdded?.(t.id, child)
+  }
+
+  /** Our path from the root, ourselves included (what a child is told). */
+  #pathFor(t: Topic): Uint8Array {
     const self = this.endpoint.localHandle.id.bytes
+    if (t.root) return self
     const path = new Uint8Array(t.pathBytes.length + 16)
     path.set(t.pathBytes)
     path.set(self, t.pathBytes.length)
-    this.#send(child, 'subscribeAck', { topic: t.id.bytes, path: t.root ? self : path })
-    for (const m of t.missing(known)) {
-      this.#m.replayed.inc()
-      this.#send(child, 'multicast', { topic: t.id.bytes, mid: m.mid, payload: m.payload })
-    }
-    if (isNew) t.client?.childAdded?.(t.id, child)
+    return path
   }
 
   #join(t: Topic): void {
@@ -376,8 +392,10 @@ export class ScribeNode implements Application {
     this.#topics.delete(t.id.hex)
   }
 
-  #disseminate(t: Topic, mid: string, payload: Uint8Array): void {
-    if (!t.remember(mid, payload, this.#clock.now())) {
+  /** `age`: how long ago the root took the publish in (keeps every node's replay window aligned). */
+  #disseminate(t: Topic, mid: string, age: number, payload: Uint8Array): void {
+    const now = this.#clock.now()
+    if (!t.remember(mid, payload, now - age, now)) {
       this.#m.duplicates.inc()
       return
     }
@@ -385,7 +403,7 @@ export class ScribeNode implements Application {
       this.#m.delivered.inc()
       t.client.deliver(t.id, payload)
     }
-    for (const c of t.children.values()) this.#send(c.handle, 'multicast', { topic: t.id.bytes, mid, payload })
+    for (const c of t.children.values()) this.#send(c.handle, 'multicast', { topic: t.id.bytes, mid, age, payload })
   }
 
   #maintain(): void {

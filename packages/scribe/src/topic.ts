@@ -1,5 +1,5 @@
 import type { Id, NodeHandle } from '@epost/core'
-import { REPLAY_MAX, REPLAY_MAX_BYTES, REPLAY_MS } from './constants.js'
+import { REPLAY_MAX, REPLAY_MAX_BYTES, REPLAY_MS, SEEN_MAX } from './constants.js'
 import type { ScribeClient } from './scribe.js'
 
 /** A subscribe in flight: sent, not yet acknowledged. */
@@ -24,9 +24,11 @@ export class Topic {
   /** Ids from the root down to our parent: we never adopt one of them (loop prevention). */
   path = new Set<string>()
   pathBytes: Uint8Array = new Uint8Array()
-  /** Recent messages by id, oldest first (duplicate suppression and replay). */
+  /** Recent messages by id with the local time the root took them in, oldest first (replay). */
   readonly #recent = new Map<string, { payload: Uint8Array; at: number }>()
   #recentBytes = 0
+  /** Ids seen, kept twice as long as the replay window: a replay can never deliver twice. */
+  readonly #seen = new Map<string, number>()
 
   constructor(id: Id, now: number) {
     this.id = id
@@ -46,34 +48,43 @@ export class Topic {
     this.heard = now
   }
 
-  /** Remembers a message; false if it was seen already (a duplicate). */
-  remember(mid: string, payload: Uint8Array, now: number): boolean {
-    if (this.#recent.has(mid)) return false
-    this.#recent.set(mid, { payload, at: now })
+  /**
+   * Remembers a message the root took in at (local time) `at`; false if it was seen already (a
+   * duplicate) or is older than the replay window (a stale replay).
+   */
+  remember(mid: string, payload: Uint8Array, at: number, now: number): boolean {
+    if (this.#seen.has(mid) || now - at > REPLAY_MS) return false
+    this.#seen.set(mid, at)
+    this.#recent.set(mid, { payload, at })
     this.#recentBytes += payload.length
     this.expire(now)
     return true
   }
 
-  /** Drops messages older than the replay window or beyond its caps. */
+  /** Drops payloads older than the replay window or beyond its caps, and ids older than twice it. */
   expire(now: number): void {
     for (const [mid, m] of this.#recent) {
       if (this.#recent.size <= REPLAY_MAX && this.#recentBytes <= REPLAY_MAX_BYTES && now - m.at <= REPLAY_MS) break
       this.#recent.delete(mid)
       this.#recentBytes -= m.payload.length
     }
+    for (const [mid, at] of this.#seen) {
+      if (this.#seen.size <= SEEN_MAX && now - at <= 2 * REPLAY_MS) break
+      this.#seen.delete(mid)
+    }
   }
 
   /** Ids of the recent messages, newest last (what a subscribe says it has). */
   known(): string[] {
-    return [...this.#recent.keys()]
+    const all = [...this.#seen.keys()]
+    return all.slice(Math.max(0, all.length - REPLAY_MAX))
   }
 
-  /** Recent messages not among `known`, oldest first. */
-  missing(known: readonly string[]): Array<{ mid: string; payload: Uint8Array }> {
+  /** Recent messages not among `known`, oldest first, with their age. */
+  missing(known: readonly string[], now: number): Array<{ mid: string; age: number; payload: Uint8Array }> {
     const have = new Set(known)
-    const out: Array<{ mid: string; payload: Uint8Array }> = []
-    for (const [mid, m] of this.#recent) if (!have.has(mid)) out.push({ mid, payload: m.payload })
+    const out: Array<{ mid: string; age: number; payload: Uint8Array }> = []
+    for (const [mid, m] of this.#recent) if (!have.has(mid)) out.push({ mid, age: Math.max(0, Math.round(now - m.at)), payload: m.payload })
     return out
   }
 }
