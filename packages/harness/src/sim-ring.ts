@@ -152,6 +152,12 @@ export class SimRing {
     }
   }
 
+  /** Frames every Pastry node sent so far: control, routed (first hop and forwarded) and direct. */
+  messagesSent(): number {
+    const s = this.metrics.snapshot()
+    return (s['epost_pastry_control_sent_total'] ?? 0) + (s['epost_pastry_route_forwarded_total'] ?? 0) + (s['epost_pastry_route_sent_total'] ?? 0) + (s['epost_pastry_sent_direct_total'] ?? 0)
+  }
+
   live(): SimMember[] {
     return [...this.members.values()].filter((m) => m.alive)
   }

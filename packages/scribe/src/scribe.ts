@@ -244,7 +244,7 @@ export class ScribeNode implements Application {
           // Not wanted any more, or the parent hangs below us: a loop. Leave it and join afresh.
           this.#send(from, 'unsubscribe', { topic: b.topic.bytes })
           if (t !== undefined && fromParent) {
-            t.setParent(undefined, new Uint8Array(), this.#clock.now())
+            t.detach(this.#clock.now())
             this.#join(t)
           }
           return
@@ -330,7 +330,7 @@ export class ScribeNode implements Application {
   #becomeRoot(t: Topic): void {
     if (t.root) return
     if (t.parent !== undefined) this.#send(t.parent, 'unsubscribe', { topic: t.id.bytes })
-    t.setParent(undefined, new Uint8Array(), this.#clock.now())
+    t.detach(this.#clock.now())
     t.root = true
     t.waiting = undefined
   }
@@ -430,7 +430,7 @@ export class ScribeNode implements Application {
       else if (now - t.heard > C.PARENT_TIMEOUT_HEARTBEATS * this.#heartbeatMs) {
         // The parent went quiet: subscribe again, keeping our subtree.
         this.#m.resubscribed.inc()
-        t.setParent(undefined, new Uint8Array(), now)
+        t.detach(now)
         this.#join(t)
       }
     }

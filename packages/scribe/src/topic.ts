@@ -48,6 +48,11 @@ export class Topic {
     this.heard = now
   }
 
+  /** No parent (root, or cut off): the path is empty. */
+  detach(now: number): void {
+    this.setParent(undefined, new Uint8Array(), now)
+  }
+
   /**
    * Remembers a message the root took in at (local time) `at`; false if it was seen already (a
    * duplicate) or is older than the replay window (a stale replay).

@@ -68,10 +68,9 @@ export async function routingScenario(o: RoutingOptions, progress: Progress): Pr
     table += m.node.table.size
     leaf += m.node.leafSet.size
   }
-  const snap = ring.metrics.snapshot()
-  const msgs = (snap['epost_pastry_control_sent_total'] ?? 0) + (snap['epost_pastry_route_forwarded_total'] ?? 0) + (snap['epost_pastry_route_sent_total'] ?? 0)
+  const msgs = ring.messagesSent()
   await ring.stop()
-  if (process.env['EPOST_SIM_DEBUG'] !== undefined) progress(JSON.stringify(snap, null, 1))
+  if (process.env['EPOST_SIM_DEBUG'] !== undefined) progress(JSON.stringify(ring.metrics.snapshot(), null, 1))
   return {
     nodes: o.nodes,
     lookups: s.lookups,

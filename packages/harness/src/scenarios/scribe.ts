@@ -32,7 +32,7 @@ export interface ScribeResult {
   /** Deliveries beyond the first of one publish to one member (any member, not only the owed ones). */
   duplicates: number
   deliveryRatio: number
-  /** Mean hops from a member up to the root at the end. */
+  /** Mean hops from a member up to the root at the end (members connected to it). */
   avgTreeDepth: number
   /** Most children any node has on any topic at the end. */
   maxChildren: number
@@ -132,21 +132,21 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
     })
   }
 
-  // Connectivity oracle: is this member's parent chain intact up to a root?
-  const connected = (address: string, topic: Id): boolean => {
+  // Oracle: hops from a member up to a root along parent links each side agrees on; undefined if the chain is broken.
+  const depthToRoot = (address: string, topic: Id): number | undefined => {
     let at = byAddress.get(address)
     for (let depth = 0; at !== undefined && depth < 64; depth++) {
       const info = at.scribe.info(topic)
-      if (info === undefined) return false
-      if (info.root) return true
+      if (info === undefined) return undefined
+      if (info.root) return depth
       const parent: string | undefined = info.parent?.address
-      if (parent === undefined) return false
+      if (parent === undefined) return undefined
       const next = byAddress.get(parent)
-      if (next === undefined || next.scribe.info(topic)?.children.some((c) => c.address === address) !== true) return false
+      if (next === undefined || next.scribe.info(topic)?.children.some((c) => c.address === address) !== true) return undefined
       address = parent
       at = next
     }
-    return false
+    return undefined
   }
   const wasConnected = new Set<string>()
   const detachedSince = new Map<string, number>()
@@ -158,7 +158,7 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
     for (let t = 0; t < o.topics; t++) {
       for (const address of membership[t] ?? []) {
         const key = `${address}|${t}`
-        if (connected(address, topics[t] as Id)) {
+        if (depthToRoot(address, topics[t] as Id) !== undefined) {
           wasConnected.add(key)
           const since = detachedSince.get(key)
           if (since !== undefined) {
@@ -176,7 +176,7 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
     for (const key of detachedSince.keys()) if (!byAddress.has(key.slice(0, key.indexOf('|')))) detachedSince.delete(key)
   }
 
-  const control0 = controlMessages(ring)
+  const control0 = ring.messagesSent()
   const runMs = o.minutes !== undefined || o.churnSessionMinutes !== undefined ? (o.minutes ?? 60) * 60_000 : Math.max(1000, (o.publishes / 10) * 1000)
   const gap = runMs / Math.max(1, o.publishes)
   const start = ring.clock.now()
@@ -240,20 +240,14 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
   for (const { scribe } of byAddress.values()) for (const t of topics) maxChildren = Math.max(maxChildren, scribe.info(t)?.children.length ?? 0)
   for (let t = 0; t < o.topics; t++) {
     for (const address of membership[t] ?? []) {
-      let d = 0
-      let at = byAddress.get(address)
-      while (at !== undefined && d < 64) {
-        const info = at.scribe.info(topics[t] as Id)
-        if (info === undefined || info.root || info.parent === undefined) break
-        at = byAddress.get(info.parent.address)
-        d++
-      }
+      const d = depthToRoot(address, topics[t] as Id)
+      if (d === undefined) continue
       depthSum += d
       depthCount++
     }
   }
   ratios.sort((a, b) => a - b)
-  const control = controlMessages(ring) - control0
+  const control = ring.messagesSent() - control0
   for (const s of scribes.values()) s.stop()
   await ring.stop()
   return {
@@ -278,10 +272,4 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
     controlMessagesPerNodePerSecond: round(control / o.nodes / (elapsed / 1000), 2),
     wallSeconds: round((performance.now() - t0) / 1000, 1),
   }
-}
-
-/** Every message any node sent (Pastry control, routed and direct: Scribe rides on route and direct). */
-function controlMessages(ring: SimRing): number {
-  const s = ring.metrics.snapshot()
-  return (s['epost_pastry_control_sent_total'] ?? 0) + (s['epost_pastry_route_forwarded_total'] ?? 0) + (s['epost_pastry_route_sent_total'] ?? 0) + (s['epost_pastry_sent_direct_total'] ?? 0)
 }
