@@ -65,14 +65,21 @@ export class SimRing {
     const member: SimMember = { node, alive: true, ready: false, joinedAt: this.clock.now() }
     this.members.set(node.localHandle.id.hex, member)
     const boot = this.nearestReady(node.localHandle)
-    const joined = node.join(boot === undefined ? [] : [boot]).then(() => {
-      if (member.alive) {
-        member.ready = true
-        this.#sorted = undefined
-        this.#places.push({ member, position: transport.position })
-      }
-    })
+    const joined = node.join(boot === undefined ? [] : [boot]).then(() => this.noteReady(member))
     return { member, joined }
+  }
+
+  /**
+   * Counts `member` as ready in the oracle. The join promise settles a moment after the node is
+   * ready, and a node delivers the messages it held at that moment: whoever sees a delivery from
+   * a node that is ready calls this first, so the oracle never lags the node.
+   */
+  noteReady(member: SimMember): void {
+    if (member.ready || !member.alive || !member.node.ready) return
+    member.ready = true
+    this.#sorted = undefined
+    const position = this.network.get(member.node.localHandle.address)?.position
+    if (position !== undefined) this.#places.push({ member, position })
   }
 
   /**
@@ -113,11 +120,14 @@ export class SimRing {
   /**
    * Churn: every live, ready node crashes after an exponentially distributed session (mean
    * `meanSessionMs`) and a new node joins in its place; a newcomer gets its own session once it
-   * is ready. Hooks let a scenario tear down and set up what it runs on each node.
+   * is ready. Hooks let a scenario tear down and set up what it runs on each node: `onAdded` runs
+   * as the newcomer starts to join, before it can receive anything (register applications there,
+   * as a daemon does before it joins: a node delivers the messages it held the moment it becomes
+   * ready, before `onReady` runs).
    */
   churn(
     meanSessionMs: number,
-    hooks: { beforeCrash?: (m: SimMember) => void; onReady?: (m: SimMember) => void | Promise<void> } = {},
+    hooks: { beforeCrash?: (m: SimMember) => void; onAdded?: (m: SimMember) => void; onReady?: (m: SimMember) => void | Promise<void> } = {},
     label = 'churn',
   ): { stop(): void; readonly crashes: number; readonly joins: number } {
     const rng = this.rng.fork(label)
@@ -131,6 +141,7 @@ export class SimRing {
         void this.crash(m)
         state.joins++
         const { member, joined } = this.add()
+        hooks.onAdded?.(member)
         void joined.then(async () => {
           if (!member.alive) return
           await hooks.onReady?.(member)

@@ -2,12 +2,13 @@
 export const HEARTBEAT_MS = 30_000
 /**
  * A child that has heard nothing from its parent (heartbeat or multicast) for this many heartbeat
- * periods subscribes again. 1.5 tolerates one late heartbeat and, with the check every
- * CHECKS_PER_HEARTBEAT-th of a period, puts an orphan back in the tree within two periods.
+ * periods subscribes again. Heartbeats leave on a timer, so 1.2 leaves a fifth of a period for
+ * delay and jitter; with the check every CHECKS_PER_HEARTBEAT-th of a period an orphan notices
+ * within 1.3 periods of its parent's crash, and is back in the tree well inside two.
  */
-export const PARENT_TIMEOUT_HEARTBEATS = 1.5
+export const PARENT_TIMEOUT_HEARTBEATS = 1.2
 /** Parent checks, subscribe retries and child expiry run this many times per heartbeat period. */
-export const CHECKS_PER_HEARTBEAT = 6
+export const CHECKS_PER_HEARTBEAT = 10
 /** A parent drops a child that has not acknowledged its heartbeats for this many periods. */
 export const CHILD_TIMEOUT_HEARTBEATS = 3
 /** A subscribe not acknowledged within this time (or a third of a heartbeat period, if shorter) is sent again; the wait doubles, capped at a heartbeat period. */

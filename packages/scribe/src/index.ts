@@ -1,4 +1,6 @@
 export * from './constants.js'
-export { ScribeNode, keyTopic, nearestFirst, scribe, topicId } from './scribe.js'
-export type { AnycastPolicy, ScribeClient, ScribeInit, ScribeComponents } from './scribe.js'
+export { ScribeNode, keyTopic, scribe, topicId } from './scribe.js'
+export type { ScribeClient, ScribeInit, ScribeComponents } from './scribe.js'
+export { nearestFirst } from './anycast.js'
+export type { AnycastPolicy } from './anycast.js'
 export { scribeProtocol, SCRIBE_PROTOCOL } from './messages.js'

@@ -14,9 +14,10 @@ export const scribeProtocol = defineProtocol(SCRIBE_PROTOCOL, {
    * Routed toward the topic id; the first tree member on the way adopts the subscriber. Sent
    * directly (not routed) when a full node pushes a subscriber down to one of its children.
    * `known`: ids of the topic's recent messages the subscriber already has (the adopter replays
-   * the others).
+   * the others). `avoid`: the parent the subscriber lost; a node below it (cut off too, though it
+   * may not know yet) passes the subscribe on instead of adopting.
    */
-  subscribe: { type: 1, schema: v.object({ topic: id, subscriber: handle, known: schema.list(mid, REPLAY_MAX) }) },
+  subscribe: { type: 1, schema: v.object({ topic: id, subscriber: handle, known: schema.list(mid, REPLAY_MAX), avoid: v.optional(id) }) },
   /**
    * Parent to new child, with the parent's path from the root (ids, 16 bytes each) for loop
    * prevention; sent again to every child when the parent's own path changes.

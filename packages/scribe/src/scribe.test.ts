@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { Id, RealClock, Rng, VirtualClock, createMetrics } from '@epost/core'
+import { Id, RealClock, Rng, VirtualClock, createMetrics, handleToWire } from '@epost/core'
 import { pack } from '@epost/codec'
 import { TestOverlayNetwork } from '@epost/compliance'
 import type { TestOverlayNode } from '@epost/compliance'
 import type { NodeHandle } from '@epost/core'
-import { ScribeNode, keyTopic, topicId } from './index.js'
+import { ScribeNode, keyTopic, scribeProtocol, topicId } from './index.js'
 import type { ScribeClient } from './index.js'
 
 const SEED = Number(process.env['EPOST_TEST_SEED'] ?? 12)
@@ -95,12 +95,40 @@ describe(`Scribe tree upkeep on a virtual clock (seed ${SEED})`, () => {
     for (let i = 0; i < 3; i++) nodes[25]?.publish(topic, Uint8Array.of(i))
     await clock.advance(HB / 10)
     expect(survivors.some((s) => (got.get(s)?.length ?? 0) < 3)).toBe(true)
-    // Within two heartbeat periods the orphans are back (1.5 periods of silence + one check).
+    // Within two heartbeat periods the orphans are back (1.2 periods of silence + one check).
     await clock.advance(2 * HB)
     for (const s of survivors) expect(got.get(s)).toEqual([0, 1, 2])
     for (let i = 3; i < 5; i++) nodes[25]?.publish(topic, Uint8Array.of(i))
     await clock.advance(HB)
     for (const s of survivors) expect(got.get(s)).toEqual([0, 1, 2, 3, 4])
+  })
+
+  it('a node below the parent a subscriber lost passes its subscribe on instead of adopting it', async () => {
+    // maxChildren 1: the members form a chain, so the deepest one has every other as an ancestor.
+    const { clock, nodes } = setup(12, 1, SEED + 10)
+    const topic = topicId('avoid')
+    const members = nodes.slice(0, 6)
+    for (const s of members) s.subscribe(topic, { deliver: () => {} })
+    await clock.advance(5 * HB)
+    const deepest = members.reduce((a, b) => (depthOf(nodes, b, topic) > depthOf(nodes, a, topic) ? b : a))
+    expect(depthOf(nodes, deepest, topic)).toBeGreaterThan(2)
+    expect(deepest.info(topic)?.children).toEqual([])
+    const lost = deepest.info(topic)?.parent as NodeHandle
+    const [subscriber, other] = nodes.filter((s) => s.info(topic) === undefined).map((s) => s.endpoint.localHandle) as [NodeHandle, NodeHandle]
+    const offer = (avoid: Id | undefined): boolean =>
+      deepest.forward({
+        key: topic,
+        payload: scribeProtocol.encode('subscribe', { topic: topic.bytes, subscriber: handleToWire(subscriber), known: [], avoid: avoid?.bytes }),
+        nextHop: other,
+        source: subscriber,
+        hops: 1,
+      })
+    // Cut off with the subscriber (its ancestor is the lost parent): on toward the root.
+    expect(offer(lost.id)).toBe(true)
+    expect(deepest.info(topic)?.children).toEqual([])
+    // Any other lost parent is no reason to refuse: adopted here.
+    expect(offer(other.id)).toBe(false)
+    expect(deepest.info(topic)?.children.map((c) => c.id.hex)).toEqual([subscriber.id.hex])
   })
 
   it('tells the parent when a child is gone', async () => {

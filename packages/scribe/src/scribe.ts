@@ -1,11 +1,13 @@
 import { createMetrics, handleToWire, silentLogger } from '@epost/core'
 import type { Application, Clock, Counter, DeliveredMessage, Endpoint, ForwardContext, Id, Logger, Metrics, NodeHandle, Overlay, Timer } from '@epost/core'
-import { dispatcher, schema } from '@epost/codec'
+import { dispatcher } from '@epost/codec'
 import { hashToId } from '@epost/crypto'
 import * as C from './constants.js'
 import { SCRIBE_PROTOCOL, scribeProtocol } from './messages.js'
 import type { ScribeBody, ScribeMessageName } from './messages.js'
 import { Topic } from './topic.js'
+import { AnycastWalk, nearestFirst } from './anycast.js'
+import type { AnycastPolicy } from './anycast.js'
 
 /** What an application subscribed to a topic is told. */
 export interface ScribeClient {
@@ -21,16 +23,6 @@ export interface ScribeClient {
    */
   subscribeFailed?(topic: Id): void
 }
-
-/** Orders the nodes an anycast may visit next (children of the current node, then its parent). */
-export type AnycastPolicy = (topic: Id, candidates: NodeHandle[], proximity: (h: NodeHandle) => number | undefined) => NodeHandle[]
-
-/** Default anycast policy: nearest first by measured RTT; unmeasured ones last, in tree order. */
-export const nearestFirst: AnycastPolicy = (_topic, candidates, proximity) =>
-  candidates
-    .map((h, i) => ({ h, i, d: proximity(h) ?? Infinity }))
-    .sort((a, b) => a.d - b.d || a.i - b.i)
-    .map((x) => x.h)
 
 export interface ScribeInit {
   /** @default HEARTBEAT_MS */
@@ -86,10 +78,8 @@ export class ScribeNode implements Application {
   readonly #log: Logger
   readonly #heartbeatMs: number
   readonly #maxChildren: number
-  readonly #policy: AnycastPolicy
-  readonly #proximity: (h: NodeHandle) => number | undefined
   readonly #topics = new Map<string, Topic>()
-  readonly #anycastWaits = new Map<number, { onFailed: (topic: Id, payload: Uint8Array) => void; payload: Uint8Array; timer: Timer }>()
+  readonly #anycasts: AnycastWalk
   readonly #m: Record<'delivered' | 'published' | 'resubscribed' | 'malformed' | 'duplicates' | 'replayed' | 'subscribeFailed', Counter>
   #timer: Timer | undefined
   #lastBeat = -Infinity
@@ -100,8 +90,6 @@ export class ScribeNode implements Application {
     this.#clock = c.clock
     this.#heartbeatMs = init.heartbeatMs ?? C.HEARTBEAT_MS
     this.#maxChildren = init.maxChildren ?? C.MAX_CHILDREN
-    this.#policy = init.anycastPolicy ?? nearestFirst
-    this.#proximity = c.proximity ?? (() => undefined)
     const metrics = c.metrics ?? createMetrics()
     const counter = (name: string): Counter => metrics.counter(`epost_scribe_${name}_total`)
     this.#m = {
@@ -114,6 +102,7 @@ export class ScribeNode implements Application {
       subscribeFailed: counter('subscribe_failed'),
     }
     this.endpoint = c.overlay.register(SCRIBE_PROTOCOL, this)
+    this.#anycasts = new AnycastWalk(this.endpoint.localHandle, c.clock, init.anycastPolicy ?? nearestFirst, c.proximity ?? (() => undefined), (to, name, body) => this.#send(to, name, body))
     this.#log = (c.logger ?? silentLogger).forComponent('epost:scribe').child({ node: this.endpoint.localHandle.id.short() })
   }
 
@@ -131,8 +120,7 @@ export class ScribeNode implements Application {
   stop(): void {
     this.#timer?.cancel()
     this.#timer = undefined
-    for (const w of this.#anycastWaits.values()) w.timer.cancel()
-    this.#anycastWaits.clear()
+    this.#anycasts.stop()
   }
 
   // ------------------------------------------------------------ client API
@@ -161,13 +149,7 @@ export class ScribeNode implements Application {
    * tree). `onFailed` runs if every member declined or none could be reached.
    */
   anycast(topic: Id, payload: Uint8Array, onFailed?: (topic: Id, payload: Uint8Array) => void): void {
-    const nonce = ++this.#seq
-    if (onFailed !== undefined) {
-      const timer = this.#clock.setTimeout(() => this.#anycastWaits.delete(nonce), C.ANYCAST_FAIL_WAIT_MS)
-      this.#anycastWaits.set(nonce, { onFailed, payload, timer })
-    }
-    const none = schema.handlesToWire([])
-    this.#route(topic, 'anycast', { topic: topic.bytes, nonce, source: handleToWire(this.endpoint.localHandle), payload, visited: none, toVisit: none })
+    this.#route(topic, 'anycast', this.#anycasts.begin(topic, ++this.#seq, payload, onFailed))
   }
 
   /** Tree state, for tests, scenarios and metrics. */
@@ -187,7 +169,7 @@ export class ScribeNode implements Application {
       const t = this.#topics.get(m.body.topic.hex)
       if (t === undefined) return true
       // The route met the tree: the walk starts here, nearest to the source.
-      this.#anycastStep(t, m.body)
+      this.#anycasts.step(t, m.body)
       return false
     }
     const b = m.body
@@ -195,6 +177,7 @@ export class ScribeNode implements Application {
     const t = this.#topics.get(b.topic.hex)
     if (t !== undefined && t.children.size >= this.#maxChildren) return true // full: on toward the root
     if (t?.path.has(b.subscriber.id.hex) === true) return true // our own ancestor: adopting it would close a loop
+    if (b.avoid !== undefined && t?.path.has(b.avoid.hex) === true) return true // below the subscriber's lost parent: cut off as well
     const topic = t ?? this.#topic(b.topic)
     this.#adopt(topic, b.subscriber, b.known)
     // Not in the tree yet: join it ourselves, on behalf of the new subtree.
@@ -232,6 +215,7 @@ export class ScribeNode implements Application {
         // Pushed down to us by a full parent.
         // If we cannot take it (we left the tree, or it is our ancestor), the subscriber's retry finds another place.
         const t = this.#topics.get(b.topic.hex)
+        // (`avoid` was checked by the parent that pushed it: our path below it may still name a failed root.)
         if (t === undefined || !t.attached || t.path.has(b.subscriber.id.hex) || b.subscriber.id.equals(this.endpoint.localHandle.id)) return
         this.#takeOrPushDown(t, b)
       },
@@ -252,9 +236,7 @@ export class ScribeNode implements Application {
         if (t.parent !== undefined && !fromParent) this.#send(t.parent, 'unsubscribe', { topic: b.topic.bytes })
         t.setParent(from, b.path, this.#clock.now())
         t.waiting = undefined
-        // Our children's paths run through us: tell them the new one (a loop shows up at once).
-        const path = this.#pathFor(t)
-        for (const c of t.children.values()) this.#send(c.handle, 'subscribeAck', { topic: t.id.bytes, path })
+        this.#pushPath(t)
       },
       unsubscribe: (b, { from }) => {
         const t = this.#topics.get(b.topic.hex)
@@ -299,16 +281,10 @@ export class ScribeNode implements Application {
       },
       anycast: (b) => {
         const t = this.#topics.get(b.topic.hex)
-        if (t !== undefined) this.#anycastStep(t, b)
-        else this.#anycastNext(b, [...b.toVisit], new Map(b.visited.map((h) => [h.id.hex, h])))
+        if (t !== undefined) this.#anycasts.step(t, b)
+        else this.#anycasts.next(b)
       },
-      anycastFailed: (b) => {
-        const w = this.#anycastWaits.get(b.nonce)
-        if (w === undefined) return
-        this.#anycastWaits.delete(b.nonce)
-        w.timer.cancel()
-        w.onFailed(b.topic, w.payload)
-      },
+      anycastFailed: (b) => this.#anycasts.failed(b.topic, b.nonce),
     },
     (err, { from }) => {
       this.#m.malformed.inc()
@@ -333,6 +309,13 @@ export class ScribeNode implements Application {
     t.detach(this.#clock.now())
     t.root = true
     t.waiting = undefined
+    this.#pushPath(t)
+  }
+
+  /** Our children's paths run through us: tell them our new one (a loop shows up at once). */
+  #pushPath(t: Topic): void {
+    const path = this.#pathFor(t)
+    for (const c of t.children.values()) this.#send(c.handle, 'subscribeAck', { topic: t.id.bytes, path })
   }
 
   /** A full node hands the subscriber to one of its children (round robin); others adopt it. */
@@ -343,12 +326,12 @@ export class ScribeNode implements Application {
     }
     // Children that answered the last heartbeat first: a crashed one would swallow the subscribe.
     const now = this.#clock.now()
-    const kids = [...t.children.values()].filter((c) => !c.handle.id.equals(b.subscriber.id))
+    const kids = [...t.children.values()].filter((c) => !c.handle.id.equals(b.subscriber.id) && b.avoid?.equals(c.handle.id) !== true)
     const fresh = kids.filter((c) => now - c.heard <= 1.25 * this.#heartbeatMs)
     const pool = fresh.length > 0 ? fresh : kids
     const to = pool[this.#pushRound++ % pool.length]
     if (to === undefined) this.#adopt(t, b.subscriber, b.known)
-    else this.#send(to.handle, 'subscribe', { topic: t.id.bytes, subscriber: handleToWire(b.subscriber), known: b.known })
+    else this.#send(to.handle, 'subscribe', { topic: t.id.bytes, subscriber: handleToWire(b.subscriber), known: b.known, avoid: b.avoid?.bytes })
   }
 
   /** Takes `child` in, acknowledges with our path, and replays the recent messages it lacks. */
@@ -374,15 +357,17 @@ export class ScribeNode implements Application {
     return path
   }
 
-  #join(t: Topic): void {
+  /** Subscribes (again); `avoid`: the parent we lost, whose subtree must not adopt us. */
+  #join(t: Topic, avoid?: Id): void {
     const now = this.#clock.now()
     t.heard = now
-    if (t.waiting === undefined) t.waiting = { since: now, attempts: 0, reported: false }
+    if (t.waiting === undefined) t.waiting = { since: now, attempts: 0, reported: false, avoid }
     else {
       t.waiting.since = now
       t.waiting.attempts++
     }
-    this.#route(t.id, 'subscribe', { topic: t.id.bytes, subscriber: handleToWire(this.endpoint.localHandle), known: t.known() })
+    const { avoid: lost } = t.waiting
+    this.#route(t.id, 'subscribe', { topic: t.id.bytes, subscriber: handleToWire(this.endpoint.localHandle), known: t.known(), avoid: lost?.bytes })
   }
 
   /** Leaves the tree when nothing here needs it any more. */
@@ -430,8 +415,9 @@ export class ScribeNode implements Application {
       else if (now - t.heard > C.PARENT_TIMEOUT_HEARTBEATS * this.#heartbeatMs) {
         // The parent went quiet: subscribe again, keeping our subtree.
         this.#m.resubscribed.inc()
+        const lost = t.parent
         t.detach(now)
-        this.#join(t)
+        this.#join(t, lost?.id)
       }
     }
     for (const { h, topics } of perChild.values()) this.#send(h, 'heartbeat', { topics })
@@ -449,30 +435,6 @@ export class ScribeNode implements Application {
       t.client?.subscribeFailed?.(t.id)
     }
     this.#join(t)
-  }
-
-  // ------------------------------------------------------------ anycast walk
-
-  #anycastStep(t: Topic, b: ScribeBody<'anycast'>): void {
-    if (t.client?.anycast?.(t.id, b.payload) === true) return
-    const self = this.endpoint.localHandle
-    const visited = new Map(b.visited.map((h) => [h.id.hex, h]))
-    visited.set(self.id.hex, self)
-    const stacked = new Set(b.toVisit.map((h) => h.id.hex))
-    const fresh = (h: NodeHandle): boolean => !visited.has(h.id.hex) && !stacked.has(h.id.hex)
-    const next = this.#policy(t.id, [...t.children.values()].map((c) => c.handle).filter(fresh), this.#proximity)
-    if (t.parent !== undefined && fresh(t.parent)) next.push(t.parent)
-    this.#anycastNext(b, [...next, ...b.toVisit], visited)
-  }
-
-  #anycastNext(b: ScribeBody<'anycast'>, toVisit: NodeHandle[], visited: Map<string, NodeHandle>): void {
-    const next = toVisit.shift()
-    if (next === undefined || visited.size >= C.MAX_ANYCAST_VISITS) {
-      this.#send(b.source, 'anycastFailed', { topic: b.topic.bytes, nonce: b.nonce })
-      return
-    }
-    const body = { topic: b.topic.bytes, nonce: b.nonce, source: handleToWire(b.source), payload: b.payload }
-    this.#send(next, 'anycast', { ...body, visited: schema.handlesToWire([...visited.values()]), toVisit: schema.handlesToWire(toVisit.slice(0, C.MAX_ANYCAST_VISITS)) })
   }
 
   #route<N extends ScribeMessageName>(key: Id, name: N, body: unknown): void {

@@ -8,6 +8,8 @@ export interface Waiting {
   attempts: number
   /** The client was told (subscribeFailed) in this episode. */
   reported: boolean
+  /** The parent we lost, if that is why we subscribe: its subtree is cut off too. */
+  avoid: Id | undefined
 }
 
 /** One node's state for one topic: its place in the tree and the topic's recent messages. */

@@ -48,6 +48,13 @@ export interface ScribeResult {
   maxDetachedHeartbeats: number
   /** Detachments that lasted longer than two heartbeat periods (members whose own node crashed are not counted). */
   detachedOverTwoHeartbeats: number
+  /**
+   * Repair time: from the crash that last cut a member off (a second crash on its new path while
+   * it was still repairing starts the clock again) to its being back in the tree. Longest, and
+   * how many took more than two heartbeat periods.
+   */
+  maxRepairSeconds: number
+  repairsOverTwoHeartbeats: number
   crashes: number
   controlMessagesPerNodePerSecond: number
   wallSeconds: number
@@ -85,9 +92,16 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
   const publishes: Publish[] = []
   const deliveredAt = new Map<string, number>()
 
-  const attach = (m: SimMember): ScribeNode => {
+  /** Newcomers under churn: Scribe is registered as the node starts to join (as a daemon does). */
+  const joining = new Map<SimMember, ScribeNode>()
+  const create = (m: SimMember): ScribeNode => {
     const s = new ScribeNode({ heartbeatMs }, { overlay: m.node, clock: ring.clock, metrics: ring.metrics, proximity: (h) => m.node.liveness.rtt(h.id) })
     s.start()
+    return s
+  }
+  const attach = (m: SimMember): ScribeNode => {
+    const s = joining.get(m) ?? create(m)
+    joining.delete(m)
     scribes.set(m, s)
     byAddress.set(m.node.localHandle.address, { member: m, scribe: s })
     return s
@@ -114,13 +128,17 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
   await ring.clock.advance(Math.max(10_000, heartbeatMs))
   progress(`${o.topics} topics x ${o.members} members subscribed; publishing ${o.publishes}`)
 
+  /** address -> when it crashed */
+  const crashedAt = new Map<string, number>()
   let churn: ReturnType<SimRing['churn']> | undefined
   if (o.churnSessionMinutes !== undefined) {
     churn = ring.churn(o.churnSessionMinutes * 60_000, {
+      onAdded: (m) => void joining.set(m, create(m)),
       beforeCrash: (m) => {
         scribes.get(m)?.stop()
         scribes.delete(m)
         const address = m.node.localHandle.address
+        crashedAt.set(address, ring.clock.now())
         byAddress.delete(address)
         for (const set of membership) set.delete(address)
       },
@@ -132,48 +150,70 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
     })
   }
 
-  // Oracle: hops from a member up to a root along parent links each side agrees on; undefined if the chain is broken.
-  const depthToRoot = (address: string, topic: Id): number | undefined => {
+  /**
+   * Oracle: follows parent links each side agrees on from a member up to a root. Connected: the
+   * hops taken; else where the chain broke (`crashed`: the parent there had crashed).
+   */
+  const chain = (address: string, topic: Id): { depth: number } | { crashed: string | undefined } => {
     let at = byAddress.get(address)
     for (let depth = 0; at !== undefined && depth < 64; depth++) {
       const info = at.scribe.info(topic)
-      if (info === undefined) return undefined
-      if (info.root) return depth
+      if (info === undefined) break
+      if (info.root) return { depth }
       const parent: string | undefined = info.parent?.address
-      if (parent === undefined) return undefined
+      if (parent === undefined) break
       const next = byAddress.get(parent)
-      if (next === undefined || next.scribe.info(topic)?.children.some((c) => c.address === address) !== true) return undefined
+      if (next === undefined) return { crashed: parent }
+      if (next.scribe.info(topic)?.children.some((c) => c.address === address) !== true) break
       address = parent
       at = next
     }
-    return undefined
+    return { crashed: undefined }
+  }
+  const depthToRoot = (address: string, topic: Id): number | undefined => {
+    const c = chain(address, topic)
+    return 'depth' in c ? c.depth : undefined
   }
   const wasConnected = new Set<string>()
-  const detachedSince = new Map<string, number>()
+  /** Open episodes: since when cut off, and the latest crash seen on the member's path meanwhile. */
+  const detached = new Map<string, { since: number; cause: number }>()
   let detachments = 0
   let maxDetached = 0
   let overTwo = 0
+  let maxRepair = 0
+  let repairsOverTwo = 0
+  const close = (e: { since: number; cause: number }, now: number): void => {
+    maxDetached = Math.max(maxDetached, now - e.since)
+    if (now - e.since > 2 * heartbeatMs) overTwo++
+    maxRepair = Math.max(maxRepair, now - e.cause)
+    if (now - e.cause > 2 * heartbeatMs) repairsOverTwo++
+  }
   const sample = (): void => {
     const now = ring.clock.now()
     for (let t = 0; t < o.topics; t++) {
       for (const address of membership[t] ?? []) {
         const key = `${address}|${t}`
-        if (depthToRoot(address, topics[t] as Id) !== undefined) {
+        const c = chain(address, topics[t] as Id)
+        const e = detached.get(key)
+        if ('depth' in c) {
           wasConnected.add(key)
-          const since = detachedSince.get(key)
-          if (since !== undefined) {
-            detachedSince.delete(key)
-            maxDetached = Math.max(maxDetached, now - since)
-            if (now - since > 2 * heartbeatMs) overTwo++
+          if (e !== undefined) {
+            detached.delete(key)
+            close(e, now)
           }
-        } else if (wasConnected.has(key) && !detachedSince.has(key)) {
-          detachedSince.set(key, now)
+          continue
+        }
+        const crash = c.crashed === undefined ? undefined : crashedAt.get(c.crashed)
+        if (e !== undefined) {
+          if (crash !== undefined && crash > e.cause) e.cause = crash
+        } else if (wasConnected.has(key)) {
+          detached.set(key, { since: now, cause: crash !== undefined && crash > now - 1000 ? crash : now })
           detachments++
         }
       }
     }
     // Members that left (crashed) end their episodes uncounted.
-    for (const key of detachedSince.keys()) if (!byAddress.has(key.slice(0, key.indexOf('|')))) detachedSince.delete(key)
+    for (const key of detached.keys()) if (!byAddress.has(key.slice(0, key.indexOf('|')))) detached.delete(key)
   }
 
   const control0 = ring.messagesSent()
@@ -210,10 +250,7 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
     await ring.clock.advance(1000)
     sample()
   }
-  for (const since of detachedSince.values()) {
-    maxDetached = Math.max(maxDetached, ring.clock.now() - since)
-    if (ring.clock.now() - since > 2 * heartbeatMs) overTwo++
-  }
+  for (const e of detached.values()) close(e, ring.clock.now())
 
   let expected = 0
   let delivered = 0
@@ -248,7 +285,7 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
   }
   ratios.sort((a, b) => a - b)
   const control = ring.messagesSent() - control0
-  for (const s of scribes.values()) s.stop()
+  for (const s of [...scribes.values(), ...joining.values()]) s.stop()
   await ring.stop()
   return {
     nodes: o.nodes,
@@ -268,6 +305,8 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
     maxDetachedSeconds: round(maxDetached / 1000, 1),
     maxDetachedHeartbeats: round(maxDetached / heartbeatMs, 2),
     detachedOverTwoHeartbeats: overTwo,
+    maxRepairSeconds: round(maxRepair / 1000, 1),
+    repairsOverTwoHeartbeats: repairsOverTwo,
     crashes: churn?.crashes ?? 0,
     controlMessagesPerNodePerSecond: round(control / o.nodes / (elapsed / 1000), 2),
     wallSeconds: round((performance.now() - t0) / 1000, 1),
