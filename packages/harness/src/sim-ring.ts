@@ -1,4 +1,4 @@
-import { Id, Rng, VirtualClock, createMetrics, silentLogger } from '@epost/core'
+import { Id, Rng, VirtualClock, createMetrics, isEpostError, silentLogger } from '@epost/core'
 import type { Logger, Metrics, NodeHandle } from '@epost/core'
 import { PastryNode, pastry } from '@epost/pastry'
 import type { PastryInit } from '@epost/pastry'
@@ -40,6 +40,8 @@ export class SimRing {
   /** Ready members with their places in the latency model, for nearestReady (dead ones pruned lazily). */
   #places: Array<{ member: SimMember; position: Point }> = []
   #count = 0
+  /** Joins that failed because their bootstrap crashed meanwhile, and were tried again through another. */
+  joinRetries = 0
 
   constructor(opts: SimRingOptions) {
     this.rng = new Rng(opts.seed)
@@ -64,9 +66,20 @@ export class SimRing {
     const node = pastry(this.#init)({ transport, clock: this.clock, rng: nodeRng, logger: this.#logger, metrics: this.metrics })
     const member: SimMember = { node, alive: true, ready: false, joinedAt: this.clock.now() }
     this.members.set(node.localHandle.id.hex, member)
-    const boot = this.nearestReady(node.localHandle)
-    const joined = node.join(boot === undefined ? [] : [boot]).then(() => this.noteReady(member))
-    return { member, joined }
+    // Through the nearest ready node; if that one crashes before the join completes (churn),
+    // through the next nearest, as a daemon would try its next bootstrap.
+    const joinVia = (attempt: number): Promise<void> => {
+      const boot = this.nearestReady(node.localHandle)
+      return node.join(boot === undefined ? [] : [boot]).then(
+        () => this.noteReady(member),
+        (err: unknown) => {
+          if (!member.alive || boot === undefined || this.network.isAlive(boot.address) || attempt >= 3 || !isEpostError(err, 'EPOST_OVERLAY_JOIN_FAILED')) throw err
+          this.joinRetries++
+          return joinVia(attempt + 1)
+        },
+      )
+    }
+    return { member, joined: joinVia(1) }
   }
 
   /**

@@ -18,6 +18,8 @@ export interface ChurnResult {
   minutes: number
   sessionMinutes: number
   crashes: number
+  /** Joins whose bootstrap crashed before they completed, tried again through another node. */
+  joinRetries: number
   joins: number
   lookups: number
   delivered: number
@@ -89,6 +91,7 @@ export async function churnScenario(o: ChurnOptions, progress: Progress): Promis
     minutes: o.minutes,
     sessionMinutes: o.sessionMinutes,
     crashes: churn.crashes,
+    joinRetries: ring.joinRetries,
     joins: churn.joins,
     lookups: s.lookups,
     delivered: s.delivered,
