@@ -42,13 +42,21 @@ describe(`PAST on LMDB over WebSockets (seed ${SEED})`, () => {
 
       const back = await ring.add(victim)
       const p = await attach(back, idx)
+      await p.start() // indexes what the store holds
       const after = await Promise.all(handles.map((h) => p.store.has(h)))
       expect(after).toEqual(before)
       expect(back.node.localHandle.id.equals(victim.node.localHandle.id)).toBe(true)
 
-      // It serves them again: every block is readable from another node.
-      const reader = pasts.get(ring.live().find((m) => m !== back) as WsMember) as PastNode
-      for (const h of handles) expect((await reader.lookup(h)).kind).toBe('content')
+      // Every block is readable from another node.
+      const reader = (): PastNode => pasts.get(ring.live().find((m) => m !== back && m.alive) as WsMember) as PastNode
+      for (const h of handles) expect((await reader().lookup(h)).kind).toBe('content')
+
+      // And the restarted node serves its own: kill every other holder of one of its blocks, and
+      // that block is still read (from the restarted node, the only copy left).
+      const h = handles[after.indexOf(true)] as Id
+      for (const m of ring.live()) if (m !== back && (await (pasts.get(m) as PastNode).store.has(h))) await ring.kill(m)
+      expect((await reader().lookup(h)).kind).toBe('content')
+      p.stop()
     } finally {
       for (const p of pasts.values()) await p.store.stop()
       rmSync(dir, { recursive: true, force: true })

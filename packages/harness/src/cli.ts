@@ -68,6 +68,8 @@ async function main(): Promise<number> {
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got '${v}'`)
     return n
   }
+  /** An option with no default: undefined when not given. */
+  const opt = (name: keyof typeof values): number | undefined => (values[name] === undefined ? undefined : num(name, 0))
   if (values.help === true || scenario === undefined || scenario === 'help') {
     process.stdout.write(USAGE + '\n')
     return scenario === undefined ? 2 : 0
@@ -103,8 +105,8 @@ async function main(): Promise<number> {
             publishes: num('publishes', 1000),
             seed: num('seed', 1),
             heartbeatSeconds: num('heartbeat-seconds', 30),
-            ...(values.minutes === undefined ? {} : { minutes: num('minutes', 60) }),
-            ...(values['churn-session-minutes'] === undefined ? {} : { churnSessionMinutes: num('churn-session-minutes', 30) }),
+            minutes: opt('minutes'),
+            churnSessionMinutes: opt('churn-session-minutes'),
           },
           stderrProgress,
         )),
@@ -119,7 +121,8 @@ async function main(): Promise<number> {
             k: num('k', 5),
             fail: num('fail', 4),
             seed: num('seed', 1),
-            ...(values['churn-session-minutes'] === undefined ? {} : { churnSessionMinutes: num('churn-session-minutes', 30), minutes: num('minutes', 60) }),
+            churnSessionMinutes: opt('churn-session-minutes'),
+            minutes: opt('minutes'),
           },
           stderrProgress,
         )),

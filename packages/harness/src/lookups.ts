@@ -64,7 +64,6 @@ export class LookupTracker {
     if (r.deliveries > 1) return
     this.#outstanding--
     const ring = this.#ring
-    ring.noteReady(member)
     const root = ring.rootOf(r.key)
     r.deliveredAt = ring.clock.now()
     r.hops = msg.hops

@@ -96,6 +96,42 @@ describe(`Pastry in the simulator (seed ${SEED})`, () => {
     await ring.stop()
   })
 
+  it('hands what a newcomer held while joining to an application it registers when join() resolves', async () => {
+    const ring = await ringOf(32)
+    let elsewhere = 0
+    const endpoints = ring.liveReady().map((m) => m.node.register('test/held', { deliver: () => void elsewhere++ }))
+    const { member, joined } = ring.add()
+    let got = 0
+    void joined.then(() => member.node.register('test/held', { deliver: () => void got++ }))
+    // Routed to the newcomer's id all through its join: the first ones reach the old root, later
+    // ones the newcomer before it is ready (it holds them), the last ones the ready newcomer.
+    const key = member.node.localHandle.id
+    let sent = 0
+    for (; !member.ready || sent < 200; sent++) {
+      endpoints[sent % endpoints.length]?.route(key, Uint8Array.of(1))
+      await ring.clock.advance(5)
+    }
+    await ring.clock.advance(5_000)
+    const held = ring.metrics.snapshot()['epost_pastry_held_total'] ?? 0
+    expect(held).toBeGreaterThan(0)
+    expect(elsewhere + got).toBe(sent)
+    expect(got).toBeGreaterThan(held)
+    await ring.stop()
+  })
+
+  it('the oracle names the k live nodes closest to a key, closest first, across the wrap of the ring', async () => {
+    const ring = await ringOf(24)
+    for (const v of ring.liveReady().slice(0, 4)) await ring.crash(v)
+    const live = ring.liveReady()
+    const keys = [Id.fromBigInt(0n), Id.fromBigInt((1n << 128n) - 1n), ...Array.from({ length: 50 }, () => Id.random((n) => ring.rng.bytes(n)))]
+    for (const key of keys) {
+      const bySort = [...live].sort((a, b) => (key.isCloser(a.node.localHandle.id, b.node.localHandle.id) ? -1 : 1))
+      for (const k of [1, 5, live.length, live.length + 3]) expect(ring.closest(key, k)).toEqual(bySort.slice(0, k))
+      expect(ring.rootOf(key)).toBe(bySort[0])
+    }
+    await ring.stop()
+  })
+
   it('is deterministic: the same seed gives the same routes', async () => {
     const run = async (): Promise<string> => {
       const ring = await ringOf(24, 7)

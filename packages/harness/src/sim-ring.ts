@@ -71,7 +71,7 @@ export class SimRing {
     const joinVia = (attempt: number): Promise<void> => {
       const boot = this.nearestReady(node.localHandle)
       return node.join(boot === undefined ? [] : [boot]).then(
-        () => this.noteReady(member),
+        () => this.#noteReady(member),
         (err: unknown) => {
           if (!member.alive || boot === undefined || this.network.isAlive(boot.address) || attempt >= 3 || !isEpostError(err, 'EPOST_OVERLAY_JOIN_FAILED')) throw err
           this.joinRetries++
@@ -82,12 +82,8 @@ export class SimRing {
     return { member, joined: joinVia(1) }
   }
 
-  /**
-   * Counts `member` as ready in the oracle. The join promise settles a moment after the node is
-   * ready, and a node delivers the messages it held at that moment: whoever sees a delivery from
-   * a node that is ready calls this first, so the oracle never lags the node.
-   */
-  noteReady(member: SimMember): void {
+  /** Counts `member` as ready in the oracle (before it delivers what it held: Pastry waits a turn). */
+  #noteReady(member: SimMember): void {
     if (member.ready || !member.alive || !member.node.ready) return
     member.ready = true
     this.#sorted = undefined
@@ -133,14 +129,12 @@ export class SimRing {
   /**
    * Churn: every live, ready node crashes after an exponentially distributed session (mean
    * `meanSessionMs`) and a new node joins in its place; a newcomer gets its own session once it
-   * is ready. Hooks let a scenario tear down and set up what it runs on each node: `onAdded` runs
-   * as the newcomer starts to join, before it can receive anything (register applications there,
-   * as a daemon does before it joins: a node delivers the messages it held the moment it becomes
-   * ready, before `onReady` runs).
+   * is ready. Hooks let a scenario tear down and set up what it runs on each node (an application
+   * registered in `onReady` still gets what the newcomer held while joining).
    */
   churn(
     meanSessionMs: number,
-    hooks: { beforeCrash?: (m: SimMember) => void; onAdded?: (m: SimMember) => void; onReady?: (m: SimMember) => void | Promise<void> } = {},
+    hooks: { beforeCrash?: (m: SimMember) => void; onReady?: (m: SimMember) => void | Promise<void> } = {},
     label = 'churn',
   ): { stop(): void; readonly crashes: number; readonly joins: number } {
     const rng = this.rng.fork(label)
@@ -154,7 +148,6 @@ export class SimRing {
         void this.crash(m)
         state.joins++
         const { member, joined } = this.add()
-        hooks.onAdded?.(member)
         void joined.then(async () => {
           if (!member.alive) return
           await hooks.onReady?.(member)
@@ -192,23 +185,43 @@ export class SimRing {
 
   /** The live, ready node numerically closest to `key` (the correct root). */
   rootOf(key: Id): SimMember | undefined {
+    return this.closest(key, 1)[0]
+  }
+
+  /** The `k` live, ready nodes numerically closest to `key`, closest first (a replica set). */
+  closest(key: Id, k: number): SimMember[] {
     if (this.#sorted === undefined) {
       this.#sorted = this.liveReady()
         .map((member) => ({ id: member.node.localHandle.id, member }))
         .sort((a, b) => a.id.compare(b.id))
     }
     const s = this.#sorted
-    if (s.length === 0) return undefined
+    const n = s.length
+    const out: SimMember[] = []
+    if (n === 0) return out
     let lo = 0
-    let hi = s.length
+    let hi = n
     while (lo < hi) {
       const mid = (lo + hi) >> 1
       if ((s[mid] as { id: Id }).id.value < key.value) lo = mid + 1
       else hi = mid
     }
-    const a = s[lo % s.length] as { id: Id; member: SimMember }
-    const b = s[(lo - 1 + s.length) % s.length] as { id: Id; member: SimMember }
-    return key.isCloser(a.id, b.id) ? a.member : b.member
+    // Walk out both ways from where `key` falls in the ring, taking the closer side each time.
+    let right = lo
+    let left = lo - 1
+    const at = (i: number): { id: Id; member: SimMember } => s[((i % n) + n) % n] as { id: Id; member: SimMember }
+    while (out.length < Math.min(k, n)) {
+      const a = at(right)
+      const b = at(left)
+      if (a === b || key.isCloser(a.id, b.id)) {
+        out.push(a.member)
+        right++
+      } else {
+        out.push(b.member)
+        left--
+      }
+    }
+    return out
   }
 
   /** Builds a ring of `n` nodes, one join every `intervalMs`, and waits until all are ready. */

@@ -1,8 +1,8 @@
 import { EpostError } from '@epost/core'
 import type { Id } from '@epost/core'
 import { pack, schema, unpack } from '@epost/codec'
-import { concatBytes, equalBytes, hashToId, sha256, sign, signingPublicKey, userCertificateHandle, verify, verifyUserCertificate } from '@epost/crypto'
-import { MAX_BLOCK_BYTES, MAX_NAME_LENGTH } from './constants.js'
+import { concatBytes, equalBytes, hashToId, sha256, sign, signingPublicKey, toHex, userCertificateHandle, verify, verifyUserCertificate } from '@epost/crypto'
+import { MAX_BLOCK_BYTES, MAX_ENCODED_BLOCK_BYTES, MAX_NAME_LENGTH } from './constants.js'
 
 const { v } = schema
 
@@ -147,11 +147,11 @@ export function entryId(e: AppendEntry): Uint8Array {
 export function mergeAppend(a: AppendBlock, b: AppendBlock): AppendBlock {
   const trim = a.trim === undefined ? b.trim : b.trim === undefined ? a.trim : b.trim.seq > a.trim.seq ? b.trim : a.trim
   const trimmed = new Set<string>()
-  if (trim !== undefined) for (let i = 0; i + 32 <= trim.ids.length; i += 32) trimmed.add(Buffer.from(trim.ids.subarray(i, i + 32)).toString('hex'))
+  if (trim !== undefined) for (let i = 0; i + 32 <= trim.ids.length; i += 32) trimmed.add(toHex(trim.ids.subarray(i, i + 32)))
   const seen = new Set<string>()
   const entries: AppendEntry[] = []
   for (const e of [...a.entries, ...b.entries]) {
-    const id = Buffer.from(entryId(e)).toString('hex')
+    const id = toHex(entryId(e))
     if (seen.has(id) || trimmed.has(id)) continue
     seen.add(id)
     entries.push(e)
@@ -196,7 +196,7 @@ export function encodeBlock(b: Block): Uint8Array {
     case 'append':
       bytes = pack([TAG_APPEND, b.owner, b.name, b.entries.map((e) => [e.writer, e.data, e.signature]), ...(b.trim === undefined ? [] : [[b.trim.seq, b.trim.ids, b.trim.signature]])])
   }
-  if (bytes.length > MAX_BLOCK_BYTES + 1024) throw new EpostError('EPOST_PAST_BLOCK_TOO_LARGE', `a block is at most ${MAX_BLOCK_BYTES} bytes; chunk larger bodies`)
+  if (bytes.length > MAX_ENCODED_BLOCK_BYTES) throw new EpostError('EPOST_PAST_BLOCK_TOO_LARGE', `a block is at most ${MAX_BLOCK_BYTES} bytes; chunk larger bodies`)
   return bytes
 }
 

@@ -2,6 +2,8 @@
 export const REPLICAS = 5
 /** Largest block; bodies above it are chunked by the layer above. */
 export const MAX_BLOCK_BYTES = 1_048_576
+/** An encoded block: the body plus its envelope (kind, owner, signatures). */
+export const MAX_ENCODED_BLOCK_BYTES = MAX_BLOCK_BYTES + 1024
 /** How long an insert waits for k replicas to acknowledge. */
 export const INSERT_TIMEOUT_MS = 30_000
 /** How long a lookup waits for one answer before falling back to the other replicas. */

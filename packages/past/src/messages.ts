@@ -1,13 +1,15 @@
+import { ID_BYTES } from '@epost/core'
 import { defineProtocol, schema } from '@epost/codec'
 import type { Decoded } from '@epost/codec'
-import { MAX_BLOCK_BYTES, MAX_SYNC_KEYS } from './constants.js'
+import { MAX_ENCODED_BLOCK_BYTES, MAX_SYNC_KEYS } from './constants.js'
+import { DIGEST_BUCKETS } from './digest.js'
 
 const { v, id, handle, uint, bytes, handleList } = schema
 
 /** PAST's protocol id; its messages ride in Pastry's `route` and `direct` payloads. */
 export const PAST_PROTOCOL = 'epost/past/1'
 
-const block = bytes(MAX_BLOCK_BYTES + 1024)
+const block = bytes(MAX_ENCODED_BLOCK_BYTES)
 const code = v.optional(v.pipe(v.string(), v.maxLength(64)))
 
 export const pastProtocol = defineProtocol(PAST_PROTOCOL, {
@@ -28,8 +30,8 @@ export const pastProtocol = defineProtocol(PAST_PROTOCOL, {
   fetch: { type: 9, schema: v.object({ req: uint, key: id }) },
   fetchReply: { type: 10, schema: v.object({ req: uint, block: v.optional(block) }) },
   /** Upkeep: "these are my keys in this arc, bucket by bucket"; the answer names the peer's keys in differing buckets. */
-  sync: { type: 11, schema: v.object({ req: uint, from: id, to: id, xor: bytes(64 * 16), counts: schema.list(uint, 64) }) },
-  syncReply: { type: 12, schema: v.object({ req: uint, keys: bytes(MAX_SYNC_KEYS * 16) }) },
+  sync: { type: 11, schema: v.object({ req: uint, from: id, to: id, xor: bytes(DIGEST_BUCKETS * ID_BYTES), counts: schema.list(uint, DIGEST_BUCKETS) }) },
+  syncReply: { type: 12, schema: v.object({ req: uint, keys: bytes(MAX_SYNC_KEYS * ID_BYTES) }) },
   /** A reader hands a verified content-hash block to the first hop of its route, to cache. */
   cache: { type: 13, schema: v.object({ key: id, block }) },
 })

@@ -6,6 +6,7 @@ import { BlockCache } from './cache.js'
 import type { UpkeepHost } from './upkeep.js'
 import type { RangeDigest } from './digest.js'
 import { dispatcher, schema } from '@epost/codec'
+import { equalBytes } from '@epost/crypto'
 import { acceptReplacement, blockHandle, decodeBlock, encodeBlock, mergeAppend, verifyBlock } from './blocks.js'
 import type { Block } from './blocks.js'
 import * as C from './constants.js'
@@ -197,7 +198,7 @@ export class PastNode implements Application, UpkeepHost {
     // Repair only the k closest: the nodes asked beyond them hold diverted copies, if anything.
     for (const { replica, block } of all.slice(0, this.#k)) {
       // Append-only objects: a replica whose copy is not the merged superset gets the superset.
-      if (bestBytes !== undefined && block !== undefined && equalBytesOf(encodeBlock(block), bestBytes)) continue
+      if (bestBytes !== undefined && block !== undefined && equalBytes(encodeBlock(block), bestBytes)) continue
       if (bestBytes === undefined && block !== undefined && !newer(best, block)) continue
       this.#m.repaired.inc()
       this.#send(replica, 'replicate', { req: 0, key: handle.bytes, block: bytes })
@@ -218,6 +219,7 @@ export class PastNode implements Application, UpkeepHost {
       throw err
     }
     const existingBytes = await this.store.get(key)
+    if (existingBytes !== undefined && equalBytes(existingBytes, bytes)) return // what we hold already
     if (existingBytes !== undefined) {
       let existing: Block | undefined
       try {
@@ -236,13 +238,14 @@ export class PastNode implements Application, UpkeepHost {
         }
       }
     }
-    this.#held.add(key.hex)
     await this.store.put(key, encodeBlock(block), {
       kind: block.kind,
       at: this.#clock.now(),
       ...(block.kind === 'public-key' ? { seq: block.seq } : {}),
       ...(options.diverted === true ? { diverted: true } : {}),
     })
+    // Only once it is on disk: a lookup on the route is answered from here.
+    this.#held.add(key.hex)
     this.#m.stored.inc()
   }
 
@@ -265,7 +268,7 @@ export class PastNode implements Application, UpkeepHost {
     // proximity routing makes a nearby one); the reader verifies and falls back as usual.
     if (!this.#held.has(body.key.hex)) return true
     this.#m.pathHits.inc()
-    void this.store.get(body.key).then((block) => this.#send(body.origin, 'lookupReply', { req: body.req, ...(block === undefined ? {} : { block }) }))
+    this.#serve(body.origin, 'lookupReply', body.req, body.key)
     return false
   }
 
@@ -285,25 +288,24 @@ export class PastNode implements Application, UpkeepHost {
       },
       replicateAck: (b) => this.#answer(b.req, { name: 'replicateAck', body: b }),
       insertAck: (b) => this.#answer(b.req, { name: 'insertAck', body: b }),
-      lookup: (b) => {
-        void this.store.get(b.key).then((block) => this.#send(b.origin, 'lookupReply', { req: b.req, ...(block === undefined ? {} : { block }) }))
-      },
+      lookup: (b) => this.#serve(b.origin, 'lookupReply', b.req, b.key),
       lookupReply: (b) => this.#answer(b.req, { name: 'lookupReply', body: b }),
       handles: (b) => {
         const replicas = this.endpoint.replicaSet(b.key, Math.min(b.k, MAX_K))
         this.#send(b.origin, 'handlesReply', { req: b.req, replicas: schema.handlesToWire(replicas) })
       },
       handlesReply: (b) => this.#answer(b.req, { name: 'handlesReply', body: b }),
-      fetch: (b, from) => {
-        void this.store.get(b.key).then((block) => this.#send(from, 'fetchReply', { req: b.req, ...(block === undefined ? {} : { block }) }))
-      },
+      fetch: (b, from) => this.#serve(from, 'fetchReply', b.req, b.key),
       fetchReply: (b) => this.#answer(b.req, { name: 'fetchReply', body: b }),
       sync: (b, from) => {
         const range = { from: b.from, to: b.to }
-        void keysToOffer(this.store, range, { xor: b.xor, counts: b.counts }).then((keys) => {
-          this.#m.upkeepBytes.inc(keys.length)
-          this.#send(from, 'syncReply', { req: b.req, keys })
-        })
+        void keysToOffer(this.store, range, { xor: b.xor, counts: b.counts }).then(
+          (keys) => {
+            this.#m.upkeepBytes.inc(keys.length)
+            this.#send(from, 'syncReply', { req: b.req, keys })
+          },
+          (err: unknown) => this.#log.warn('cannot read the store for a sync', { err }),
+        )
       },
       syncReply: (b) => this.#answer(b.req, { name: 'syncReply', body: b }),
       cache: (b) => {
@@ -487,6 +489,20 @@ export class PastNode implements Application, UpkeepHost {
     w.resolve(m)
   }
 
+  /**
+   * Answers a lookup or fetch with the block held under `key` (none if absent, or if the store
+   * cannot be read: the asker then tries the next replica).
+   */
+  #serve(to: NodeHandle, name: 'lookupReply' | 'fetchReply', req: number, key: Id): void {
+    void this.store.get(key).then(
+      (block) => this.#send(to, name, { req, ...(block === undefined ? {} : { block }) }),
+      (err: unknown) => {
+        this.#log.warn('cannot read a block to serve it', { key, err })
+        this.#send(to, name, { req })
+      },
+    )
+  }
+
   #route<N extends PastMessageName>(key: Id, name: N, body: unknown): void {
     this.endpoint.route(key, pastProtocol.encode(name, body as never))
   }
@@ -494,10 +510,6 @@ export class PastNode implements Application, UpkeepHost {
   #send<N extends PastMessageName>(to: NodeHandle, name: N, body: unknown): void {
     this.endpoint.send(to, pastProtocol.encode(name, body as never))
   }
-}
-
-function equalBytesOf(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
 /** Is `a` a newer version than `b` (public-key blocks by sequence number; others never)? */

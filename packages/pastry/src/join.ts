@@ -1,7 +1,8 @@
 import { EpostError, abortError, handleToWire } from '@epost/core'
-import type { Application, DeliveredMessage, ForwardContext, NodeHandle } from '@epost/core'
+import type { Application, DeliveredMessage, ForwardContext, NodeHandle, WireHandle } from '@epost/core'
 import { pack, schema, unpack } from '@epost/codec'
 import * as C from './constants.js'
+import { MAX_HANDLES } from './messages.js'
 import type { MessageBody } from './messages.js'
 import type { PastryNode } from './node.js'
 
@@ -9,6 +10,11 @@ const { v } = schema
 
 /** The join request rides the ordinary route machinery under this protocol id. */
 export const JOIN_PROTOCOL = 'epost/pastry/join/1'
+
+/** A join request for `joiner`, before any hop has added its row (the body of `joinRequest` and of the routed join). */
+export function joinRequestBody(joiner: NodeHandle): { joiner: WireHandle; rows: [Uint8Array, string[]] } {
+  return { joiner: handleToWire(joiner), rows: schema.handlesToWire([]) }
+}
 
 const MAX_JOIN_ROWS = 512
 const joinPayload = v.object({ joiner: schema.handle, rows: schema.handleList(MAX_JOIN_ROWS) })
@@ -58,7 +64,7 @@ export class JoinApp implements Application {
     node.sendControl(p.joiner, 'joinReply', {
       root: handleToWire(node.localHandle),
       leafSet: schema.handlesToWire(node.leafSet.members()),
-      rows: schema.handlesToWire(p.rows.slice(0, 4 * C.LEAF_SET_SIZE + 64)),
+      rows: schema.handlesToWire(p.rows.slice(0, MAX_HANDLES)),
     })
   }
 
@@ -81,7 +87,7 @@ export class JoinApp implements Application {
       return
     }
     if (!node.ready) return
-    node.route(body.joiner.id, JOIN_PROTOCOL, pack({ joiner: handleToWire(from), rows: schema.handlesToWire([]) }))
+    node.route(body.joiner.id, JOIN_PROTOCOL, pack(joinRequestBody(from)))
   }
 
   onJoinReply(_from: NodeHandle, body: MessageBody<'joinReply'>): void {
@@ -141,7 +147,7 @@ export class JoinApp implements Application {
       const timer = node.clock.setTimeout(() => finish(undefined), timeoutMs)
       signal?.addEventListener('abort', onAbort, { once: true })
       this.#waiting = finish
-      node.sendControl(boot, 'joinRequest', { joiner: handleToWire(node.localHandle), rows: schema.handlesToWire([]) }, () => finish(undefined))
+      node.sendControl(boot, 'joinRequest', joinRequestBody(node.localHandle), () => finish(undefined))
     })
   }
 

@@ -1,7 +1,6 @@
-import { handleToWire } from '@epost/core'
 import type { Clock, NodeHandle, Rng, Timer } from '@epost/core'
-import { schema } from '@epost/codec'
 import * as C from './constants.js'
+import { joinRequestBody } from './join.js'
 import type { LeafSet } from './leaf-set.js'
 import type { Liveness } from './liveness.js'
 import type { MessageBody, PastryMessageName } from './messages.js'
@@ -70,7 +69,7 @@ export class Maintenance {
   }
 
   /** Asks the proximally nearest entry of `row` for its copy of the row. */
-  refineRow(row: number): void {
+  #refineRow(row: number): void {
     let best: { handle: NodeHandle; rtt: number } | undefined
     for (const e of this.#host.table.row(row)) if (best === undefined || e.rtt < best.rtt) best = e
     if (best !== undefined) this.#host.sendControl(best.handle, 'rowRequest', { row })
@@ -131,7 +130,7 @@ export class Maintenance {
   #exchangeRow(): void {
     const last = this.#host.table.lastRow
     if (last < 0) return
-    this.refineRow(this.#rowCursor++ % (last + 1))
+    this.#refineRow(this.#rowCursor++ % (last + 1))
   }
 
   /**
@@ -150,7 +149,7 @@ export class Maintenance {
       if (r === undefined || !r.ready) return
       host.liveness.heard(h)
       host.offer([h, ...(r.leafSet ?? [])])
-      host.sendControl(h, 'joinRequest', { joiner: handleToWire(host.localHandle), rows: schema.handlesToWire([]) })
+      host.sendControl(h, 'joinRequest', joinRequestBody(host.localHandle))
     })
   }
 }

@@ -7,7 +7,8 @@ const { v, id, handle, uint, bytes, handleList } = schema
 /** Pastry's own protocol id on the wire. Applications ride inside `route` and `direct`. */
 export const PASTRY_PROTOCOL = 'epost/pastry/1'
 
-const MAX_HANDLES = 4 * LEAF_SET_SIZE + 64
+/** Handles in one message (leaf set, a row, join rows). */
+export const MAX_HANDLES = 4 * LEAF_SET_SIZE + 64
 const appId = v.pipe(v.string(), v.minLength(1), v.maxLength(64))
 const handles = handleList(MAX_HANDLES)
 

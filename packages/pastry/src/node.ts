@@ -43,7 +43,6 @@ export interface PastryComponents {
 
 interface PendingProbe {
   resolve: (r: MessageBody<'probeReply'> | undefined) => void
-  sentAt: number
   timer: Timer
 }
 
@@ -117,7 +116,7 @@ export class PastryNode implements Overlay, Startable {
       dropped: counter('route_dropped'),
       held: counter('held'),
     }
-    this.#router = new Router(this, this.#clock, routeCounters, this.#log)
+    this.#router = new Router(this, this.#clock, routeCounters, this.#log, new Set([JOIN_PROTOCOL]))
     this.#maintenance = new Maintenance(this, this.#clock, this.#rng, this.#opts)
     this.#join = new JoinApp(this)
     this.#apps.set(JOIN_PROTOCOL, this.#join)
@@ -180,7 +179,7 @@ export class PastryNode implements Overlay, Startable {
     const list = Array.isArray(bootstrap) ? [...(bootstrap as readonly NodeHandle[])] : [bootstrap as NodeHandle]
     this.#bootstraps.push(...list.filter((h) => !h.id.equals(this.localHandle.id)))
     if (this.#bootstraps.length === 0) {
-      this.#becomeReady()
+      this.becomeReady()
     } else {
       await this.#join.run(this.#bootstraps, options.signal)
     }
@@ -348,7 +347,6 @@ export class PastryNode implements Overlay, Startable {
         resolve(undefined)
       }, timeoutMs)
       this.#pendingProbes.set(nonce, {
-        sentAt,
         timer,
         resolve: (r) => {
           if (r !== undefined) this.liveness.observeRtt(h, this.#clock.now() - sentAt)
@@ -370,8 +368,6 @@ export class PastryNode implements Overlay, Startable {
   /**
    * Is `h` alive? Probes with retries (the first silence marks it suspected); after
    * probeRetries more silences it is declared dead and removed. Concurrent checks share one run.
-   */
-  /**
    * @internal for Maintenance.
    */
   check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<MessageBody<'probeReply'> | undefined> {
@@ -527,11 +523,8 @@ export class PastryNode implements Overlay, Startable {
     return more
   }
 
+  /** @internal for JoinApp: the leaf set is confirmed; this node may act as a root. */
   becomeReady(): void {
-    this.#becomeReady()
-  }
-
-  #becomeReady(): void {
     if (this.#ready) return
     this.#ready = true
     this.#log.debug('ready', { leafSet: this.leafSet.size, table: this.table.size })

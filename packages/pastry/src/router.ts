@@ -1,7 +1,6 @@
 import { handleToWire } from '@epost/core'
 import type { Application, Clock, Counter, Id, Logger, NodeHandle, Timer } from '@epost/core'
 import * as C from './constants.js'
-import { JOIN_PROTOCOL } from './join.js'
 import type { LeafSet } from './leaf-set.js'
 import type { Liveness } from './liveness.js'
 import type { MessageBody, PastryMessageName } from './messages.js'
@@ -60,15 +59,19 @@ export class Router {
   readonly #clock: Clock
   readonly #m: RouterCounters
   readonly #log: Logger
+  /** Applications delivered to even before this node is ready (the join: whoever is root answers). */
+  readonly #unheld: ReadonlySet<string>
   readonly #custody = new Map<number, Custody>()
   readonly #held: RoutedMessage[] = []
+  #release: Timer | undefined
   #mid = 0
 
-  constructor(host: RouterHost, clock: Clock, counters: RouterCounters, log: Logger) {
+  constructor(host: RouterHost, clock: Clock, counters: RouterCounters, log: Logger, unheld: ReadonlySet<string> = new Set()) {
     this.#host = host
     this.#clock = clock
     this.#m = counters
     this.#log = log
+    this.#unheld = unheld
   }
 
   /** Starts routing an application message from this node. */
@@ -90,9 +93,15 @@ export class Router {
     this.#custody.delete(b.mid)
   }
 
-  /** The node just became ready: what it held goes on its way (or is delivered here). */
+  /**
+   * The node just became ready: what it held goes on its way (or is delivered here), in the next
+   * turn, so that `join()` has resolved first and an application registered then gets it too.
+   */
   releaseHeld(): void {
-    for (const m of this.#held.splice(0)) this.#step(m)
+    this.#release ??= this.#clock.setTimeout(() => {
+      this.#release = undefined
+      for (const m of this.#held.splice(0)) this.#step(m)
+    }, 0)
   }
 
   /** A node still not ready after HOLD_TIMEOUT_MS hands what it holds to its closest ready neighbour. */
@@ -111,6 +120,8 @@ export class Router {
   }
 
   stop(): void {
+    this.#release?.cancel()
+    this.#release = undefined
     for (const c of this.#custody.values()) c.timer.cancel()
     this.#custody.clear()
   }
@@ -138,8 +149,8 @@ export class Router {
   }
 
   #deliver(msg: RoutedMessage, app = this.#host.application(msg.app)): void {
-    // The join request is answered by whoever is root, ready or not.
-    if (!this.#host.ready && msg.app !== JOIN_PROTOCOL) {
+    // The unheld (the join request) are answered by whoever is root, ready or not.
+    if (!this.#host.ready && !this.#unheld.has(msg.app)) {
       if (this.#held.length >= C.MAX_HELD_MESSAGES) {
         this.#m.dropped.inc()
         return

@@ -1,11 +1,11 @@
 import { createMetrics, handleToWire, silentLogger } from '@epost/core'
 import type { Application, Clock, Counter, DeliveredMessage, Endpoint, ForwardContext, Id, Logger, Metrics, NodeHandle, Overlay, Timer } from '@epost/core'
 import { dispatcher } from '@epost/codec'
-import { hashToId } from '@epost/crypto'
+import { concatBytes, hashToId } from '@epost/crypto'
 import * as C from './constants.js'
 import { SCRIBE_PROTOCOL, scribeProtocol } from './messages.js'
 import type { ScribeBody, ScribeMessageName } from './messages.js'
-import { Topic } from './topic.js'
+import { Topic, pathIds } from './topic.js'
 import { AnycastWalk, nearestFirst } from './anycast.js'
 import type { AnycastPolicy } from './anycast.js'
 
@@ -56,11 +56,7 @@ const KEY_TAG = 'epost-scribe-key/'
  * topic of its own key; others publish notifications to it, or anycast to see whether it is online.
  */
 export function keyTopic(publicKey: Uint8Array): Id {
-  const tag = new TextEncoder().encode(KEY_TAG)
-  const buf = new Uint8Array(tag.length + publicKey.length)
-  buf.set(tag)
-  buf.set(publicKey, tag.length)
-  return hashToId(buf)
+  return hashToId(concatBytes(new TextEncoder().encode(KEY_TAG), publicKey))
 }
 
 type Ctx = { from: NodeHandle; routed: boolean }
@@ -212,19 +208,18 @@ export class ScribeNode implements Application {
           if (!b.subscriber.id.equals(this.endpoint.localHandle.id)) this.#takeOrPushDown(t, b)
           return
         }
-        // Pushed down to us by a full parent.
-        // If we cannot take it (we left the tree, or it is our ancestor), the subscriber's retry finds another place.
+        // Pushed down to us by a full parent. If we cannot take it (we left the tree, or it is our
+        // ancestor), the subscriber's retry finds another place. (`avoid` was checked by the parent
+        // that pushed it: our stored path may still name a failed root.)
         const t = this.#topics.get(b.topic.hex)
-        // (`avoid` was checked by the parent that pushed it: our path below it may still name a failed root.)
         if (t === undefined || !t.attached || t.path.has(b.subscriber.id.hex) || b.subscriber.id.equals(this.endpoint.localHandle.id)) return
         this.#takeOrPushDown(t, b)
       },
       subscribeAck: (b, { from }) => {
         // From a new parent (we asked to join), or from our parent with its new path from the root.
         const t = this.#topics.get(b.topic.hex)
-        const self = this.endpoint.localHandle.id
-        const fromParent = t?.parent?.id.equals(from.id) === true
-        if (t === undefined || t.root || pathHas(b.path, self.bytes)) {
+        const fromParent = t?.isParent(from) === true
+        if (t === undefined || t.root || pathIds(b.path).has(this.endpoint.localHandle.id.hex)) {
           // Not wanted any more, or the parent hangs below us: a loop. Leave it and join afresh.
           this.#send(from, 'unsubscribe', { topic: b.topic.bytes })
           if (t !== undefined && fromParent) {
@@ -257,7 +252,7 @@ export class ScribeNode implements Application {
           this.#send(from, 'unsubscribe', { topic: b.topic.bytes })
           return
         }
-        if (t.parent === undefined || !t.parent.id.equals(from.id)) return // not (or no longer) our parent
+        if (!t.isParent(from)) return // not (or no longer) our parent
         t.heard = this.#clock.now()
         this.#disseminate(t, b.mid, b.age, b.payload)
       },
@@ -265,7 +260,7 @@ export class ScribeNode implements Application {
         const mine: Uint8Array[] = []
         for (const topic of b.topics) {
           const t = this.#topics.get(topic.hex)
-          if (t?.parent?.id.equals(from.id) === true) {
+          if (t?.isParent(from) === true) {
             t.heard = this.#clock.now()
             mine.push(topic.bytes)
           } else this.#send(from, 'unsubscribe', { topic: topic.bytes })
@@ -336,10 +331,10 @@ export class ScribeNode implements Application {
 
   /** Takes `child` in, acknowledges with our path, and replays the recent messages it lacks. */
   #adopt(t: Topic, child: NodeHandle, known: readonly string[]): void {
-    const isNew = !t.children.has(child.id.hex)
-    t.children.set(child.id.hex, { handle: child, heard: this.#clock.now() })
-    this.#send(child, 'subscribeAck', { topic: t.id.bytes, path: this.#pathFor(t) })
     const now = this.#clock.now()
+    const isNew = !t.children.has(child.id.hex)
+    t.children.set(child.id.hex, { handle: child, heard: now })
+    this.#send(child, 'subscribeAck', { topic: t.id.bytes, path: this.#pathFor(t) })
     for (const m of t.missing(known, now)) {
       this.#m.replayed.inc()
       this.#send(child, 'multicast', { topic: t.id.bytes, mid: m.mid, age: m.age, payload: m.payload })
@@ -444,14 +439,6 @@ export class ScribeNode implements Application {
   #send<N extends ScribeMessageName>(to: NodeHandle, name: N, body: unknown): void {
     this.endpoint.send(to, scribeProtocol.encode(name, body as never))
   }
-}
-
-function pathHas(path: Uint8Array, id: Uint8Array): boolean {
-  outer: for (let i = 0; i + 16 <= path.length; i += 16) {
-    for (let j = 0; j < 16; j++) if (path[i + j] !== id[j]) continue outer
-    return true
-  }
-  return false
 }
 
 export function scribe(init: ScribeInit = {}): (components: ScribeComponents) => ScribeNode {

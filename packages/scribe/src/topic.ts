@@ -45,9 +45,13 @@ export class Topic {
   setParent(parent: NodeHandle | undefined, pathBytes: Uint8Array, now: number): void {
     this.parent = parent
     this.pathBytes = pathBytes
-    this.path = new Set()
-    for (let i = 0; i + 16 <= pathBytes.length; i += 16) this.path.add(Buffer.from(pathBytes.buffer, pathBytes.byteOffset + i, 16).toString('hex'))
+    this.path = pathIds(pathBytes)
     this.heard = now
+  }
+
+  /** `h` is our parent on this topic. */
+  isParent(h: NodeHandle): boolean {
+    return this.parent?.id.equals(h.id) === true
   }
 
   /** No parent (root, or cut off): the path is empty. */
@@ -94,4 +98,11 @@ export class Topic {
     for (const [mid, m] of this.#recent) if (!have.has(mid)) out.push({ mid, age: Math.max(0, Math.round(now - m.at)), payload: m.payload })
     return out
   }
+}
+
+/** The ids (hex) in a path from the root as carried on the wire: 16 bytes each. */
+export function pathIds(pathBytes: Uint8Array): Set<string> {
+  const ids = new Set<string>()
+  for (let i = 0; i + 16 <= pathBytes.length; i += 16) ids.add(Buffer.from(pathBytes.buffer, pathBytes.byteOffset + i, 16).toString('hex'))
+  return ids
 }

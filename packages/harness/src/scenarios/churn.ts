@@ -52,8 +52,7 @@ export async function churnScenario(o: ChurnOptions, progress: Progress): Promis
   for (const m of ring.liveReady()) tracker.attach(m)
 
   const endAt = ring.clock.now() + o.minutes * 60_000
-  // The lookup application is registered as a newcomer starts to join, as a daemon would.
-  const churn = ring.churn(o.sessionMinutes * 60_000, { onAdded: (m) => tracker.attach(m) })
+  const churn = ring.churn(o.sessionMinutes * 60_000, { onReady: (m) => tracker.attach(m) })
 
   const control0 = ring.metrics.snapshot()['epost_pastry_control_sent_total'] ?? 0
   const start = ring.clock.now()

@@ -82,44 +82,36 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
   await ring.build(o.nodes, 20)
   await ring.clock.advance(30_000)
 
-  const scribes = new Map<SimMember, ScribeNode>()
+  /** Live nodes that run Scribe, by address. */
   const byAddress = new Map<string, { member: SimMember; scribe: ScribeNode }>()
   const topics: Id[] = Array.from({ length: o.topics }, (_, i) => topicId(`scenario-topic-${i}`))
   /** topic index -> addresses of current members */
   const membership = topics.map(() => new Set<string>())
-  /** `${address}|${publish}` -> deliveries */
-  const deliveries = new Map<string, number>()
+  /** `${address}|${publish}` -> when first delivered, and how often */
+  const deliveries = new Map<string, { at: number; count: number }>()
   const publishes: Publish[] = []
-  const deliveredAt = new Map<string, number>()
 
-  /** Newcomers under churn: Scribe is registered as the node starts to join (as a daemon does). */
-  const joining = new Map<SimMember, ScribeNode>()
-  const create = (m: SimMember): ScribeNode => {
+  const attach = (m: SimMember): ScribeNode => {
     const s = new ScribeNode({ heartbeatMs }, { overlay: m.node, clock: ring.clock, metrics: ring.metrics, proximity: (h) => m.node.liveness.rtt(h.id) })
     s.start()
-    return s
-  }
-  const attach = (m: SimMember): ScribeNode => {
-    const s = joining.get(m) ?? create(m)
-    joining.delete(m)
-    scribes.set(m, s)
     byAddress.set(m.node.localHandle.address, { member: m, scribe: s })
     return s
   }
   const join = (m: SimMember, topic: number): void => {
     const address = m.node.localHandle.address
     membership[topic]?.add(address)
-    scribes.get(m)?.subscribe(topics[topic] as Id, {
+    byAddress.get(address)?.scribe.subscribe(topics[topic] as Id, {
       deliver: (_t, payload) => {
         const p = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0)
         const key = `${address}|${p}`
-        deliveries.set(key, (deliveries.get(key) ?? 0) + 1)
-        if (!deliveredAt.has(key)) deliveredAt.set(key, ring.clock.now())
+        const d = deliveries.get(key)
+        if (d === undefined) deliveries.set(key, { at: ring.clock.now(), count: 1 })
+        else d.count++
       },
     })
   }
   for (const m of ring.liveReady()) attach(m)
-  const everyone = [...scribes.keys()]
+  const everyone = [...byAddress.values()].map((e) => e.member)
   for (let t = 0; t < o.topics; t++) {
     const chosen = new Set<SimMember>()
     while (chosen.size < Math.min(o.members, everyone.length)) chosen.add(rng.pick(everyone))
@@ -133,11 +125,9 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
   let churn: ReturnType<SimRing['churn']> | undefined
   if (o.churnSessionMinutes !== undefined) {
     churn = ring.churn(o.churnSessionMinutes * 60_000, {
-      onAdded: (m) => void joining.set(m, create(m)),
       beforeCrash: (m) => {
-        scribes.get(m)?.stop()
-        scribes.delete(m)
         const address = m.node.localHandle.address
+        byAddress.get(address)?.scribe.stop()
         crashedAt.set(address, ring.clock.now())
         byAddress.delete(address)
         for (const set of membership) set.delete(address)
@@ -229,13 +219,13 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
       nextSample += 1000
     }
     await ring.clock.advance(due - ring.clock.now())
-    const live = [...scribes.entries()]
+    const live = [...byAddress.entries()]
     if (live.length === 0) break
-    const [pm, ps] = rng.pick(live)
+    const [publisher, { scribe: ps }] = rng.pick(live)
     const topic = rng.int(o.topics)
     const payload = new Uint8Array(64)
     new DataView(payload.buffer).setUint32(0, i)
-    publishes.push({ at: ring.clock.now(), publisher: pm.node.localHandle.address, topic, members: [...(membership[topic] ?? [])] })
+    publishes.push({ at: ring.clock.now(), publisher, topic, members: [...(membership[topic] ?? [])] })
     ps.publish(topics[topic] as Id, payload)
     if (i % 1000 === 999) progress(`  ${i + 1} published, ${((performance.now() - t0) / 1000).toFixed(1)} s`)
   }
@@ -262,7 +252,7 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
       if (!byAddress.has(address)) continue // crashed before the end
       expected++
       const key = `${address}|${i}`
-      const at = deliveredAt.get(key)
+      const at = deliveries.get(key)?.at
       if (at === undefined) continue
       delivered++
       if (at - p.at > 10_000) late++
@@ -270,7 +260,7 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
     }
   }
   let duplicates = 0
-  for (const n of deliveries.values()) duplicates += n - 1
+  for (const d of deliveries.values()) duplicates += d.count - 1
   let depthSum = 0
   let depthCount = 0
   let maxChildren = 0
@@ -285,7 +275,7 @@ export async function scribeScenario(o: ScribeOptions, progress: Progress): Prom
   }
   ratios.sort((a, b) => a - b)
   const control = ring.messagesSent() - control0
-  for (const s of [...scribes.values(), ...joining.values()]) s.stop()
+  for (const { scribe } of byAddress.values()) scribe.stop()
   await ring.stop()
   return {
     nodes: o.nodes,

@@ -61,7 +61,6 @@ export async function storageScenario(o: StorageOptions, progress: Progress): Pr
   const members = [...pasts.keys()]
   progress(`inserting ${o.objects} objects with k = ${o.k}`)
   const handles: Id[] = []
-  let failed = 0
   const BATCH = 100
   for (let done = 0; done < o.objects; done += BATCH) {
     let pending = Math.min(BATCH, o.objects - done)
@@ -72,45 +71,31 @@ export async function storageScenario(o: StorageOptions, progress: Progress): Pr
           handles.push(r.handle)
           pending--
         },
-        () => {
-          failed++
-          pending--
-        },
+        () => pending--, // not counted in `inserted`
       )
     }
     await ring.clock.runUntilTrue(() => pending === 0, 120_000)
   }
   const target = ring.rng.pick(handles)
-  const byDistance = ring.liveReady().sort((a, b) => (target.isCloser(a.node.localHandle.id, b.node.localHandle.id) ? -1 : 1))
-  const victims = byDistance.slice(0, o.fail)
+  const victims = ring.closest(target, o.fail)
   progress(`crashing ${victims.length} of the ${o.k} replicas of ${target.short()} at once`)
   const bytes0 = ring.metrics.snapshot()['epost_past_upkeep_bytes_total'] ?? 0
-  let crashes = 0
-  const crash = async (v: SimMember): Promise<void> => {
-    crashes++
-    pasts.get(v)?.stop()
-    pasts.delete(v)
+  const detach = (m: SimMember): void => {
+    pasts.get(m)?.stop()
+    pasts.delete(m)
+  }
+  for (const v of victims) {
+    detach(v)
     await ring.crash(v)
   }
-  for (const v of victims) await crash(v)
+  let churn: ReturnType<SimRing['churn']> | undefined
   if (o.churnSessionMinutes !== undefined) {
     // Continuous churn: every node crashes after an exponential session and a new one joins.
-    const churn = ring.churn(
-      o.churnSessionMinutes * 60_000,
-      {
-        beforeCrash: (m) => {
-          crashes++
-          pasts.get(m)?.stop()
-          pasts.delete(m)
-        },
-        onReady: attach,
-      },
-      'storage-churn',
-    )
+    churn = ring.churn(o.churnSessionMinutes * 60_000, { beforeCrash: detach, onReady: attach }, 'storage-churn')
     const minutes = o.minutes ?? 60
     for (let t = 0; t < minutes; t += 5) {
       await ring.clock.advance(5 * 60_000)
-      progress(`  t=${t + 5} min: ${crashes} crashes, ${((performance.now() - t0) / 1000).toFixed(0)} s wall`)
+      progress(`  t=${t + 5} min: ${victims.length + churn.crashes} crashes, ${((performance.now() - t0) / 1000).toFixed(0)} s wall`)
     }
     churn.stop()
   }
@@ -125,7 +110,7 @@ export async function storageScenario(o: StorageOptions, progress: Progress): Pr
   let atK = 0
   let withCopy = 0
   for (const h of handles) {
-    const closest = [...live].sort((a, b) => (h.isCloser(a.node.localHandle.id, b.node.localHandle.id) ? -1 : 1)).slice(0, o.k)
+    const closest = ring.closest(h, o.k)
     const held = await Promise.all(closest.map((m) => pasts.get(m)?.store.has(h) ?? false))
     if (held.every(Boolean)) atK++
     const anywhere = held.some(Boolean) || (await Promise.all(live.map((m) => pasts.get(m)?.store.has(h) ?? false))).some(Boolean)
@@ -157,7 +142,7 @@ export async function storageScenario(o: StorageOptions, progress: Progress): Pr
     lost: handles.length - withCopy,
     replicasAtK: round(handles.length === 0 ? 1 : atK / handles.length, 4),
     upkeepBytesPerNode: Math.round(upkeepBytes / o.nodes),
-    crashes,
+    crashes: victims.length + (churn?.crashes ?? 0),
     quietUpkeepBytesPerNodePerMinute: Math.round(quietBytes / o.nodes / 10),
     wallSeconds: round((performance.now() - t0) / 1000, 1),
   }
