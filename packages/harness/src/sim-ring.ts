@@ -3,8 +3,8 @@ import type { Logger, Metrics, NodeHandle } from '@epost/core'
 import { PastryNode, pastry } from '@epost/pastry'
 import type { PastryInit } from '@epost/pastry'
 import { SimNetwork } from '@epost/transport/sim'
-import type { Point } from '@epost/transport/sim'
 import { createTestCa } from './identities.js'
+import { NearestIndex } from './nearest.js'
 import type { TestCa } from './identities.js'
 
 export interface SimRingOptions {
@@ -37,8 +37,8 @@ export class SimRing {
   readonly #init: PastryInit
   readonly #logger: Logger
   #sorted: Array<{ id: Id; member: SimMember }> | undefined
-  /** Ready members with their places in the latency model, for nearestReady (dead ones pruned lazily). */
-  #places: Array<{ member: SimMember; position: Point }> = []
+  /** Ready members by their places in the latency model, for nearestReady (dead ones pruned lazily). */
+  readonly #places: NearestIndex<SimMember>
   #count = 0
   /** Joins that failed because their bootstrap crashed meanwhile, and were tried again through another. */
   joinRetries = 0
@@ -53,6 +53,7 @@ export class SimRing {
       copyFrames: false,
       ...(opts.verifyCertificates === false ? {} : { verifier: this.ca.verifier }),
     })
+    this.#places = new NearestIndex(this.network.model, (m) => m.alive && m.ready)
     this.#init = opts.pastry ?? {}
     this.#logger = opts.logger ?? silentLogger
   }
@@ -88,7 +89,7 @@ export class SimRing {
     member.ready = true
     this.#sorted = undefined
     const position = this.network.get(member.node.localHandle.address)?.position
-    if (position !== undefined) this.#places.push({ member, position })
+    if (position !== undefined) this.#places.add(member, position)
   }
 
   /**
@@ -97,24 +98,7 @@ export class SimRing {
    */
   nearestReady(h: NodeHandle): NodeHandle | undefined {
     const here = this.network.get(h.address)?.position
-    if (here === undefined) return undefined
-    const model = this.network.model
-    let best: NodeHandle | undefined
-    let bestLat = Infinity
-    let kept = 0
-    const places = this.#places
-    for (let i = 0; i < places.length; i++) {
-      const p = places[i] as { member: SimMember; position: Point }
-      if (!p.member.alive || !p.member.ready) continue
-      places[kept++] = p
-      const lat = model.latencyMs(here, p.position)
-      if (lat < bestLat) {
-        bestLat = lat
-        best = p.member.node.localHandle
-      }
-    }
-    places.length = kept
-    return best
+    return here === undefined ? undefined : this.#places.nearest(here)?.node.localHandle
   }
 
   /** Crashes a node: it vanishes from the network without notice. */

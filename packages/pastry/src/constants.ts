@@ -40,6 +40,18 @@ export const MAX_REMEMBERED_DEAD = 32
 /** How long a node declared dead stays refused as a candidate (unless it talks to us directly). */
 export const DEAD_QUARANTINE_MS = 60_000
 
+/**
+ * PNS candidate pruning: a candidate C offered by node A (with A's RTT to C) is not probed when
+ * |RTT(us, A) - RTT(A, C)|, the least RTT the triangle inequality allows, exceeds the RTT of the
+ * cell's current entry by more than this many ms (RTTs are rounded and real networks bend the
+ * triangle inequality a little).
+ */
+export const PNS_PRUNE_SLACK_MS = 2
+/** Candidates for one routing-table cell waiting while another is probed (more are dropped). */
+export const MAX_QUEUED_PER_CELL = 16
+/** Largest RTT a row reply can carry, in ms; the wire value above it means "not measured". */
+export const MAX_WIRE_RTT_MS = 0xfffe
+
 /** Cap on peers tracked by the liveness layer (older, unused ones are forgotten). */
 export const MAX_TRACKED_PEERS = 4_096
 /** Routed payloads above this are refused (the layer above chunks). */

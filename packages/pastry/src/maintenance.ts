@@ -95,15 +95,18 @@ export class Maintenance {
   /**
    * Probes the leaf set: the immediate neighbours every round, asking for their leaf sets
    * (FreePastry's periodic leaf-set protocol: enough to learn of joins and failures on both
-   * sides), and every FULL_LEAF_PROBE_EVERY-th round every member.
+   * sides), and every FULL_LEAF_PROBE_EVERY-th round every member not heard from since the last
+   * full round (members probe each other, so one probe a pair per round is enough).
    */
   #probeLeafSet(): void {
     const host = this.#host
     const neighbours = new Set([host.leafSet.cw[0]?.id.hex, host.leafSet.ccw[0]?.id.hex])
     const all = this.#probeRound++ % C.FULL_LEAF_PROBE_EVERY === 0
+    const quiet = this.#clock.now() - this.#intervals.leafProbeIntervalMs * C.FULL_LEAF_PROBE_EVERY
     for (const h of host.leafSet.members()) {
-      if (!all && !neighbours.has(h.id.hex)) continue
-      void host.check(h, neighbours.has(h.id.hex), 'leafset').then((r) => {
+      const neighbour = neighbours.has(h.id.hex)
+      if (!neighbour && (!all || host.liveness.lastHeard(h.id) > quiet)) continue
+      void host.check(h, neighbour, 'leafset').then((r) => {
         if (r?.leafSet !== undefined) host.offer(r.leafSet)
       })
     }

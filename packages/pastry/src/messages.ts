@@ -31,11 +31,21 @@ export const pastryProtocol = defineProtocol(PASTRY_PROTOCOL, {
   /** Routed to the joiner's id; each hop adds its routing-table rows, the root replies with `joinReply`. */
   joinRequest: { type: 8, schema: v.object({ joiner: handle, rows: handles }) },
   joinReply: { type: 9, schema: v.object({ root: handle, leafSet: handles, rows: handles }) },
-  /** A ready node tells the nodes in its routing state that it exists (they may take it into their tables). */
-  announce: { type: 10, schema: v.object({}) },
+  /** A ready node tells the nodes in its routing state that it exists, with the RTT it measured to each (they may take it into their tables). */
+  announce: { type: 10, schema: v.object({ rtt: v.optional(uint) }) },
   /** Asks for one row of the routing table (repair and periodic exchange). */
   rowRequest: { type: 11, schema: v.object({ row: uint }) },
-  rowReply: { type: 12, schema: v.object({ row: uint, entries: handles }) },
+  /**
+   * A row, with the replier's measured RTT to each entry (2 bytes each, big-endian ms, 0xffff =
+   * not measured): the asker skips probing candidates that the triangle inequality rules out.
+   */
+  rowReply: {
+    type: 12,
+    schema: v.pipe(
+      v.object({ row: uint, entries: handles, rtts: v.optional(bytes(2 * MAX_HANDLES)) }),
+      v.check((b) => b.rtts === undefined || b.rtts.length === 2 * b.entries.length, 'expected one 2-byte RTT per entry'),
+    ),
+  },
 })
 
 export type PastryMessage = Decoded<typeof pastryProtocol.messages>

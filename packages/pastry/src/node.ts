@@ -8,6 +8,7 @@ import { Liveness } from './liveness.js'
 import { pastryProtocol } from './messages.js'
 import type { MessageBody, PastryMessage, PastryMessageName } from './messages.js'
 import { RoutingTable } from './routing-table.js'
+import type { TableEntry } from './routing-table.js'
 import { createEndpoint } from './endpoint.js'
 import { JoinApp, JOIN_PROTOCOL } from './join.js'
 import { Maintenance } from './maintenance.js'
@@ -48,6 +49,11 @@ interface PendingProbe {
 
 type Handler = (from: NodeHandle, body: never) => void
 
+/** An RTT in the 2-byte wire form of row replies. */
+function wireRtt(rtt: number): number {
+  return Number.isFinite(rtt) ? Math.min(Math.round(rtt), C.MAX_WIRE_RTT_MS) : C.MAX_WIRE_RTT_MS + 1
+}
+
 /**
  * A Pastry node (Rowstron & Druschel; MSPastry's per-hop acks; FreePastry's consistent join).
  * It runs the same way over the simulator and over WebSockets: everything it knows of time,
@@ -70,6 +76,8 @@ export class PastryNode implements Overlay, Startable {
   #wireCache: { version: number; wire: [Uint8Array, string[]] } | undefined
   readonly #probing = new Map<string, Promise<MessageBody<'probeReply'> | undefined>>()
   readonly #pendingHellos = new Map<number, (leafSet: NodeHandle[]) => void>()
+  /** Routing-table cells with a candidate probe in flight, and the candidates waiting behind it. */
+  readonly #cellQueue = new Map<number, Array<{ h: NodeHandle; least: number }>>()
   readonly #maintenance: Maintenance
   readonly #router: Router
   readonly #join: JoinApp
@@ -82,7 +90,7 @@ export class PastryNode implements Overlay, Startable {
   #ready = false
   #seq = 0
   readonly #sent: Partial<Record<PastryMessageName, Counter>> = {}
-  readonly #m: { malformed: Counter; control: Counter; deaths: Counter }
+  readonly #m: { malformed: Counter; control: Counter; deaths: Counter; pruned: Counter }
   readonly metrics: Metrics
 
   constructor(init: PastryInit, components: PastryComponents) {
@@ -107,7 +115,7 @@ export class PastryNode implements Overlay, Startable {
     this.table = new RoutingTable(this.localHandle, this.b)
     this.liveness = new Liveness(this.#clock, { rtoInitialMs: init.rtoInitialMs, rtoMinMs: init.rtoMinMs, rtoMaxMs: init.rtoMaxMs })
     const counter = (n: string): Counter => this.metrics.counter(`epost_pastry_${n}_total`)
-    this.#m = { malformed: counter('malformed'), control: counter('control_sent'), deaths: counter('peer_dead') }
+    this.#m = { malformed: counter('malformed'), control: counter('control_sent'), deaths: counter('peer_dead'), pruned: counter('probe_pruned') }
     const routeCounters = {
       sent: counter('route_sent'),
       forwarded: counter('route_forwarded'),
@@ -313,19 +321,23 @@ export class PastryNode implements Overlay, Startable {
     },
     joinRequest: (from, b) => this.#join.onJoinRequest(from, b),
     joinReply: (from, b) => this.#join.onJoinReply(from, b),
-    announce: (from) => {
+    announce: (from, b) => {
       // The sender is authenticated and ready: an empty cell takes it at once; an occupied one
-      // only if a probe shows it is closer (PNS).
+      // only if a probe shows it is closer (PNS). The RTT it measured to us only saves a probe
+      // that could not win (claiming less gains it nothing: we measure before it displaces anyone).
       const cell = this.table.cellOf(from.id)
       if (cell !== undefined && this.table.get(cell.row, cell.col) === undefined) this.table.consider(from, this.liveness.rtt(from.id) ?? Infinity)
       if (this.leafSet.wants(from.id)) this.#admit(from, true)
-      else if (!this.table.has(from.id)) this.offer([from])
+      else if (!this.table.has(from.id)) this.offer([from], b.rtt === undefined ? undefined : [b.rtt])
     },
     rowRequest: (from, b) => {
-      const entries = schema.handlesToWire(b.row < this.table.rows ? this.table.row(b.row).map((e) => e.handle) : [])
-      this.#send(from, 'rowReply', { row: b.row, entries })
+      const row = b.row < this.table.rows ? this.table.row(b.row) : []
+      const rtts = new Uint8Array(2 * row.length)
+      const view = new DataView(rtts.buffer)
+      for (let i = 0; i < row.length; i++) view.setUint16(2 * i, wireRtt((row[i] as TableEntry).rtt))
+      this.#send(from, 'rowReply', { row: b.row, entries: schema.handlesToWire(row.map((e) => e.handle)), rtts })
     },
-    rowReply: (_from, b) => this.offer(b.entries),
+    rowReply: (from, b) => this.offer(b.entries, b.rtts === undefined ? undefined : this.#leastRtts(from, b.rtts)),
   }
 
   /** The leaf set in wire form, cached until it changes (most control replies carry it). */
@@ -422,12 +434,30 @@ export class PastryNode implements Overlay, Startable {
   }
 
   /**
+   * The least RTT from us to each entry of a row `via` sent, by the triangle inequality:
+   * |RTT(us, via) - RTT(via, entry)| (0 where either is unknown).
+   */
+  #leastRtts(via: NodeHandle, wire: Uint8Array): number[] {
+    const ours = this.liveness.rtt(via.id)
+    const view = new DataView(wire.buffer, wire.byteOffset, wire.byteLength)
+    const out = new Array<number>(wire.length / 2)
+    for (let i = 0; i < out.length; i++) {
+      const theirs = view.getUint16(2 * i)
+      out[i] = ours === undefined || theirs > C.MAX_WIRE_RTT_MS ? 0 : Math.abs(ours - theirs)
+    }
+    return out
+  }
+
+  /**
    * Candidates heard of from others. Each must answer a probe over an authenticated connection,
    * say it is ready, and then it is admitted where it improves the leaf set or the routing table
    * (the probe also measures the RTT that proximity neighbour selection compares).
+   * `leastRtt[i]`, when known, bounds the RTT to candidate i from below: a candidate that would
+   * lose to its cell's entry even so is not probed.
    */
-  offer(candidates: readonly NodeHandle[]): void {
-    for (const h of candidates) {
+  offer(candidates: readonly NodeHandle[], leastRtt?: readonly number[]): void {
+    for (let i = 0; i < candidates.length; i++) {
+      const h = candidates[i] as NodeHandle
       if (this.#probing.has(h.id.hex) || h.id.equals(this.localHandle.id)) continue
       const inLeaf = this.leafSet.has(h.id)
       const inTable = this.table.has(h.id)
@@ -440,6 +470,38 @@ export class PastryNode implements Overlay, Startable {
       const wantsTable = !inTable && (occupant === undefined || knownRtt === undefined || knownRtt < occupant.rtt)
       if (!wantsLeaf && !wantsTable) continue
       if (inLeaf && !wantsTable) continue
+      const least = leastRtt?.[i] ?? 0
+      let queued: Array<{ h: NodeHandle; least: number }> | undefined
+      if (!wantsLeaf && cell !== undefined) {
+        if (occupant !== undefined && knownRtt === undefined && least - C.PNS_PRUNE_SLACK_MS > occupant.rtt) {
+          // PNS: even at its best this candidate would lose to the entry we have.
+          this.#m.pruned.inc()
+          continue
+        }
+        // One candidate per cell is probed at a time: what it measures may rule out the rest.
+        const key = cell.row * this.table.cols + cell.col
+        const waiting = this.#cellQueue.get(key)
+        if (waiting !== undefined) {
+          if (waiting.length < C.MAX_QUEUED_PER_CELL) waiting.push({ h, least })
+          continue
+        }
+        queued = []
+        this.#cellQueue.set(key, queued)
+        const next = (): void => {
+          this.#cellQueue.delete(key)
+          if (queued === undefined || queued.length === 0) return
+          queued.sort((a, b) => a.least - b.least)
+          this.offer(
+            queued.map((x) => x.h),
+            queued.map((x) => x.least),
+          )
+        }
+        void this.check(h, false, 'candidate').then((r) => {
+          if (r?.ready === true) this.#admit(h, true)
+          next()
+        })
+        continue
+      }
       void this.check(h, wantsLeaf, 'candidate').then((r) => {
         if (r === undefined || !r.ready) return
         this.#admit(h, true)
@@ -530,7 +592,7 @@ export class PastryNode implements Overlay, Startable {
     this.#log.debug('ready', { leafSet: this.leafSet.size, table: this.table.size })
     this.#router.releaseHeld()
     // Tell the nodes in our routing table we exist, so they can take us into theirs.
-    for (const e of this.table.entries()) if (!this.leafSet.has(e.handle.id)) this.#send(e.handle, 'announce', {})
+    for (const e of this.table.entries()) if (!this.leafSet.has(e.handle.id)) this.#send(e.handle, 'announce', Number.isFinite(e.rtt) ? { rtt: Math.round(e.rtt) } : {})
     // Second join phase (Pastry §2.4/§2.5): each entry's copy of its row offers candidates for
     // ours; every candidate is probed once and the nearest per cell kept.
     for (let r = 0; r <= this.table.lastRow; r++) for (const e of this.table.row(r)) this.#send(e.handle, 'rowRequest', { row: r })

@@ -13,6 +13,11 @@ export interface LatencyModel {
   place(rng: Rng): Point
   /** One-way base latency between two positions in ms, before jitter and rounding. */
   latencyMs(a: Point, b: Point): number
+  /**
+   * Latency never falls as the straight-line (Euclidean) distance between the points grows, so
+   * a spatial index over the points finds the nearest node (the simulator's bootstrap search).
+   */
+  readonly euclidean?: boolean
 }
 
 export interface ScaledLatencyInit {
@@ -37,6 +42,8 @@ function scale(init: ScaledLatencyInit): { min: number; span: number } {
 export function sphereLatency(init: ScaledLatencyInit = {}): LatencyModel {
   const { min, span } = scale(init)
   return {
+    // The great-circle distance grows with the chord.
+    euclidean: true,
     place(rng) {
       const z = rng.range(-1, 1)
       const phi = rng.range(0, 2 * Math.PI)
@@ -58,6 +65,7 @@ export function planeLatency(init: ScaledLatencyInit = {}): LatencyModel {
   const { min, span } = scale(init)
   const perUnit = span / Math.SQRT2
   return {
+    euclidean: true,
     place(rng) {
       return [rng.next(), rng.next()]
     },
@@ -74,6 +82,7 @@ export function constantLatency(ms: number): LatencyModel {
   if (!(ms >= 0)) throw new RangeError(`latency must be >= 0 ms, got ${ms}`)
   const origin: Point = [0]
   return {
+    euclidean: true,
     place: () => origin,
     latencyMs: () => ms,
   }
