@@ -29,7 +29,7 @@ const joinPayload = v.object({ joiner: schema.handle, rows: schema.handleList(MA
 export class JoinApp implements Application {
   readonly #node: PastryNode
   #waiting: ((reply: MessageBody<'joinReply'>) => void) | undefined
-  /** Candidates this join already probed (each is probed once). */
+  /** Candidates this join already probed (each is probed once; probeAndAdmit adds to it). */
   readonly #probed = new Set<string>()
 
   constructor(node: PastryNode) {
@@ -154,11 +154,10 @@ export class JoinApp implements Application {
   /** Probes candidates round by round until no closer leaf-set member turns up. */
   async #converge(candidates: NodeHandle[]): Promise<void> {
     const node = this.#node
-    const fresh = (h: NodeHandle): boolean => !this.#probed.has(h.id.hex) && !node.leafSet.has(h.id) && !node.table.has(h.id)
+    const fresh = (h: NodeHandle): boolean => !this.#probed.has(h.id.hex) && !node.leafSet.has(h.id)
     let next = candidates.filter(fresh)
     for (let round = 0; round < C.JOIN_MAX_ROUNDS && next.length > 0; round++) {
-      for (const h of next) this.#probed.add(h.id.hex)
-      const more = await node.probeAndAdmit(next)
+      const more = await node.probeAndAdmit(next, this.#probed)
       next = more.filter((h) => fresh(h) && node.leafSet.wants(h.id))
     }
   }

@@ -18,6 +18,8 @@ export interface MaintenanceHost {
   check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<MessageBody<'probeReply'> | undefined>
   probe(h: NodeHandle, wantLeafSet: boolean): Promise<MessageBody<'probeReply'> | undefined>
   offer(candidates: readonly NodeHandle[]): void
+  /** Asks `h` for one row of its table; its entries become candidates. */
+  fetchRow(h: NodeHandle, row: number): void
   sendControl<N extends PastryMessageName>(to: NodeHandle, name: N, body: unknown): void
   /** Hands messages held too long by a node that is still not ready to a ready neighbour. */
   releaseStaleHeld(): void
@@ -72,7 +74,7 @@ export class Maintenance {
   #refineRow(row: number): void {
     let best: { handle: NodeHandle; rtt: number } | undefined
     for (const e of this.#host.table.row(row)) if (best === undefined || e.rtt < best.rtt) best = e
-    if (best !== undefined) this.#host.sendControl(best.handle, 'rowRequest', { row })
+    if (best !== undefined) this.#host.fetchRow(best.handle, row)
   }
 
   #every(name: string, ms: number, fn: () => void): void {

@@ -22,30 +22,29 @@ export const pastryProtocol = defineProtocol(PASTRY_PROTOCOL, {
   routeAck: { type: 2, schema: v.object({ mid: uint }) },
   /** One hop, straight to a known node. */
   direct: { type: 3, schema: v.object({ app: appId, payload: bytes(MAX_PAYLOAD_BYTES) }) },
-  /** Liveness and proximity probe; `leafSet` asks for the leaf set in the reply. */
-  probe: { type: 4, schema: v.object({ nonce: uint, leafSet: v.boolean() }) },
-  probeReply: { type: 5, schema: v.object({ nonce: uint, ready: v.boolean(), leafSet: v.optional(handles) }) },
+  /**
+   * Liveness and proximity probe; `leafSet` asks for the leaf set in the reply, `row` for one
+   * routing-table row (repair, PNS exchange). `announce` says the sender is ready and may belong
+   * in the receiver's table; `rtt` is the RTT it measured to the receiver, if any.
+   */
+  probe: { type: 4, schema: v.object({ nonce: uint, leafSet: v.boolean(), row: v.optional(uint), announce: v.optional(v.boolean()), rtt: v.optional(uint) }) },
+  /**
+   * `row` with the replier's measured RTT to each entry (2 bytes each, big-endian ms, 0xffff =
+   * not measured): the asker skips probing candidates that the triangle inequality rules out.
+   */
+  probeReply: {
+    type: 5,
+    schema: v.pipe(
+      v.object({ nonce: uint, ready: v.boolean(), leafSet: v.optional(handles), row: v.optional(handles), rtts: v.optional(bytes(2 * MAX_HANDLES)) }),
+      v.check((b) => (b.row === undefined ? b.rtts === undefined : b.rtts?.length === 2 * b.row.length), 'expected one 2-byte RTT per row entry'),
+    ),
+  },
   /** "Add me to your leaf set": sent by a node to each node it puts in its own leaf set. */
   hello: { type: 6, schema: v.object({ nonce: uint }) },
   helloAck: { type: 7, schema: v.object({ nonce: uint, leafSet: handles }) },
   /** Routed to the joiner's id; each hop adds its routing-table rows, the root replies with `joinReply`. */
   joinRequest: { type: 8, schema: v.object({ joiner: handle, rows: handles }) },
   joinReply: { type: 9, schema: v.object({ root: handle, leafSet: handles, rows: handles }) },
-  /** A ready node tells the nodes in its routing state that it exists, with the RTT it measured to each (they may take it into their tables). */
-  announce: { type: 10, schema: v.object({ rtt: v.optional(uint) }) },
-  /** Asks for one row of the routing table (repair and periodic exchange). */
-  rowRequest: { type: 11, schema: v.object({ row: uint }) },
-  /**
-   * A row, with the replier's measured RTT to each entry (2 bytes each, big-endian ms, 0xffff =
-   * not measured): the asker skips probing candidates that the triangle inequality rules out.
-   */
-  rowReply: {
-    type: 12,
-    schema: v.pipe(
-      v.object({ row: uint, entries: handles, rtts: v.optional(bytes(2 * MAX_HANDLES)) }),
-      v.check((b) => b.rtts === undefined || b.rtts.length === 2 * b.entries.length, 'expected one 2-byte RTT per entry'),
-    ),
-  },
 })
 
 export type PastryMessage = Decoded<typeof pastryProtocol.messages>

@@ -299,7 +299,9 @@ export class PastryNode implements Overlay, Startable {
       app.deliver({ key: undefined, payload: b.payload, source: from, from, hops: 1 })
     },
     probe: (from, b) => {
-      this.#send(from, 'probeReply', { nonce: b.nonce, ready: this.#ready, leafSet: b.leafSet ? this.#wireLeafSet() : undefined })
+      if (b.announce === true) this.#onAnnounce(from, b.rtt)
+      const row = b.row === undefined ? {} : this.#wireRow(b.row)
+      this.#send(from, 'probeReply', { nonce: b.nonce, ready: this.#ready, leafSet: b.leafSet ? this.#wireLeafSet() : undefined, ...row })
     },
     probeReply: (_from, b) => {
       const p = this.#pendingProbes.get(b.nonce)
@@ -321,23 +323,28 @@ export class PastryNode implements Overlay, Startable {
     },
     joinRequest: (from, b) => this.#join.onJoinRequest(from, b),
     joinReply: (from, b) => this.#join.onJoinReply(from, b),
-    announce: (from, b) => {
-      // The sender is authenticated and ready: an empty cell takes it at once; an occupied one
-      // only if a probe shows it is closer (PNS). The RTT it measured to us only saves a probe
-      // that could not win (claiming less gains it nothing: we measure before it displaces anyone).
-      const cell = this.table.cellOf(from.id)
-      if (cell !== undefined && this.table.get(cell.row, cell.col) === undefined) this.table.consider(from, this.liveness.rtt(from.id) ?? Infinity)
-      if (this.leafSet.wants(from.id)) this.#admit(from, true)
-      else if (!this.table.has(from.id)) this.offer([from], b.rtt === undefined ? undefined : [b.rtt])
-    },
-    rowRequest: (from, b) => {
-      const row = b.row < this.table.rows ? this.table.row(b.row) : []
-      const rtts = new Uint8Array(2 * row.length)
-      const view = new DataView(rtts.buffer)
-      for (let i = 0; i < row.length; i++) view.setUint16(2 * i, wireRtt((row[i] as TableEntry).rtt))
-      this.#send(from, 'rowReply', { row: b.row, entries: schema.handlesToWire(row.map((e) => e.handle)), rtts })
-    },
-    rowReply: (from, b) => this.offer(b.entries, b.rtts === undefined ? undefined : this.#leastRtts(from, b.rtts)),
+  }
+
+  /**
+   * A ready node tells us it exists (it asked for one of our rows as it became ready): an empty
+   * cell takes it at once; an occupied one only if a probe shows it is closer (PNS). The RTT it
+   * measured to us only saves a probe that could not win (claiming less gains it nothing: we
+   * measure before it displaces anyone).
+   */
+  #onAnnounce(from: NodeHandle, rtt: number | undefined): void {
+    const cell = this.table.cellOf(from.id)
+    if (cell !== undefined && this.table.get(cell.row, cell.col) === undefined) this.table.consider(from, this.liveness.rtt(from.id) ?? Infinity)
+    if (this.leafSet.wants(from.id)) this.#admit(from, true)
+    else if (!this.table.has(from.id)) this.offer([from], rtt === undefined ? undefined : [rtt])
+  }
+
+  /** One row of our table in wire form, with our RTT to each entry. */
+  #wireRow(r: number): { row: [Uint8Array, string[]]; rtts: Uint8Array } {
+    const row = r < this.table.rows ? this.table.row(r) : []
+    const rtts = new Uint8Array(2 * row.length)
+    const view = new DataView(rtts.buffer)
+    for (let i = 0; i < row.length; i++) view.setUint16(2 * i, wireRtt((row[i] as TableEntry).rtt))
+    return { row: schema.handlesToWire(row.map((e) => e.handle)), rtts }
   }
 
   /** The leaf set in wire form, cached until it changes (most control replies carry it). */
@@ -348,8 +355,27 @@ export class PastryNode implements Overlay, Startable {
 
   // ---------------------------------------------------------------- probing & membership
 
+  /**
+   * Asks `h` for row `row` of its table (and, with `announce`, tells it we are ready), measuring
+   * the RTT on the way; the row's entries are offered as candidates. If `h` does not answer, a
+   * liveness check follows.
+   */
+  fetchRow(h: NodeHandle, row: number, announce = false): void {
+    const rtt = this.liveness.rtt(h.id)
+    const extra = announce ? { row, announce, ...(rtt === undefined ? {} : { rtt: Math.round(rtt) }) } : { row }
+    // An entry join admitted unmeasured: candidates for its cell wait for this measurement.
+    const cell = this.table.cellOf(h.id)
+    const entry = cell === undefined ? undefined : this.table.get(cell.row, cell.col)
+    const release = cell !== undefined && entry?.handle.id.equals(h.id) === true && entry.rtt === Infinity && !this.#cellQueue.has(this.#cellKey(cell)) ? this.#holdCell(cell) : undefined
+    void this.probe(h, false, undefined, extra).then((r) => {
+      release?.()
+      if (r === undefined) void this.check(h, false, 'row')
+      else if (r.row !== undefined && r.rtts !== undefined) this.offer(r.row, this.#leastRtts(h, r.rtts))
+    })
+  }
+
   /** One probe with a timeout; undefined if it went unanswered. */
-  probe(h: NodeHandle, wantLeafSet: boolean, timeoutMs = this.liveness.rto(h.id)): Promise<MessageBody<'probeReply'> | undefined> {
+  probe(h: NodeHandle, wantLeafSet: boolean, timeoutMs = this.liveness.rto(h.id), extra: { row?: number; announce?: boolean; rtt?: number } = {}): Promise<MessageBody<'probeReply'> | undefined> {
     return new Promise((resolve) => {
       if (!this.#lifecycle.running) return resolve(undefined)
       const nonce = ++this.#seq
@@ -367,7 +393,7 @@ export class PastryNode implements Overlay, Startable {
           resolve(r)
         },
       })
-      this.#send(h, 'probe', { nonce, leafSet: wantLeafSet }, () => {
+      this.#send(h, 'probe', { nonce, leafSet: wantLeafSet, ...extra }, () => {
         const p = this.#pendingProbes.get(nonce)
         if (p === undefined) return
         this.#pendingProbes.delete(nonce)
@@ -428,9 +454,7 @@ export class PastryNode implements Overlay, Startable {
 
   #repairCell(row: number): void {
     const others = this.table.row(row)
-    if (others.length === 0) return
-    const ask = this.#rng.pick(others).handle
-    this.#send(ask, 'rowRequest', { row })
+    if (others.length > 0) this.fetchRow(this.#rng.pick(others).handle, row)
   }
 
   /**
@@ -471,34 +495,22 @@ export class PastryNode implements Overlay, Startable {
       if (!wantsLeaf && !wantsTable) continue
       if (inLeaf && !wantsTable) continue
       const least = leastRtt?.[i] ?? 0
-      let queued: Array<{ h: NodeHandle; least: number }> | undefined
       if (!wantsLeaf && cell !== undefined) {
         if (occupant !== undefined && knownRtt === undefined && least - C.PNS_PRUNE_SLACK_MS > occupant.rtt) {
           // PNS: even at its best this candidate would lose to the entry we have.
           this.#m.pruned.inc()
           continue
         }
-        // One candidate per cell is probed at a time: what it measures may rule out the rest.
-        const key = cell.row * this.table.cols + cell.col
-        const waiting = this.#cellQueue.get(key)
+        // One candidate per cell is measured at a time: what it measures may rule out the rest.
+        const waiting = this.#cellQueue.get(this.#cellKey(cell))
         if (waiting !== undefined) {
           if (waiting.length < C.MAX_QUEUED_PER_CELL) waiting.push({ h, least })
           continue
         }
-        queued = []
-        this.#cellQueue.set(key, queued)
-        const next = (): void => {
-          this.#cellQueue.delete(key)
-          if (queued === undefined || queued.length === 0) return
-          queued.sort((a, b) => a.least - b.least)
-          this.offer(
-            queued.map((x) => x.h),
-            queued.map((x) => x.least),
-          )
-        }
+        const release = this.#holdCell(cell)
         void this.check(h, false, 'candidate').then((r) => {
           if (r?.ready === true) this.#admit(h, true)
-          next()
+          release()
         })
         continue
       }
@@ -507,6 +519,30 @@ export class PastryNode implements Overlay, Startable {
         this.#admit(h, true)
         if (r.leafSet !== undefined && wantsLeaf) this.offer(r.leafSet)
       })
+    }
+  }
+
+  #cellKey(cell: { row: number; col: number }): number {
+    return cell.row * this.table.cols + cell.col
+  }
+
+  /**
+   * Marks a table cell as being measured: candidates for it wait (see offer). The returned
+   * function ends the hold and offers them again, most promising first.
+   */
+  #holdCell(cell: { row: number; col: number }): () => void {
+    const key = this.#cellKey(cell)
+    const queued: Array<{ h: NodeHandle; least: number }> = []
+    this.#cellQueue.set(key, queued)
+    return () => {
+      if (this.#cellQueue.get(key) !== queued) return
+      this.#cellQueue.delete(key)
+      if (queued.length === 0) return
+      queued.sort((a, b) => a.least - b.least)
+      this.offer(
+        queued.map((x) => x.h),
+        queued.map((x) => x.least),
+      )
     }
   }
 
@@ -560,12 +596,27 @@ export class PastryNode implements Overlay, Startable {
     this.#send(to, name, body, onFail)
   }
 
-  /** Probes each candidate (in parallel) and admits those that are alive and ready. */
-  async probeAndAdmit(candidates: readonly NodeHandle[]): Promise<NodeHandle[]> {
-    const seen = new Set<string>([this.localHandle.id.hex])
-    const unique = candidates.filter((h) => !seen.has(h.id.hex) && (seen.add(h.id.hex), true))
+  /**
+   * Probes each candidate for the leaf set (in parallel) and admits those that are alive and
+   * ready; returns what their replies reveal. Candidates only for the routing table go into
+   * empty cells unprobed: the row request sent to every entry once this node is ready measures
+   * them (and a silent one is checked and dropped).
+   */
+  async probeAndAdmit(candidates: readonly NodeHandle[], probed: Set<string>): Promise<NodeHandle[]> {
+    // The leaf set these candidates would make, were they all alive: those are probed.
+    const wouldBe = new LeafSet(this.localHandle, this.#opts.leafSetSize)
+    for (const h of this.leafSet.members()) wouldBe.add(h)
+    for (const h of candidates) if (!h.id.equals(this.localHandle.id)) wouldBe.add(h)
+    const unique: NodeHandle[] = []
+    for (const h of candidates) {
+      if (probed.has(h.id.hex) || h.id.equals(this.localHandle.id)) continue
+      if (wouldBe.has(h.id)) {
+        probed.add(h.id.hex)
+        unique.push(h)
+      } else if (!this.liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS)) this.table.consider(h, this.liveness.rtt(h.id) ?? Infinity)
+    }
     this.metrics.counter('epost_pastry_probe_join_total').inc(unique.length)
-    const replies = await Promise.all(unique.map(async (h) => ({ h, r: await this.probe(h, this.leafSet.wants(h.id) || this.leafSet.has(h.id)) })))
+    const replies = await Promise.all(unique.map(async (h) => ({ h, r: await this.probe(h, true) })))
     const more: NodeHandle[] = []
     for (const { h, r } of replies) {
       if (r === undefined) {
@@ -591,11 +642,10 @@ export class PastryNode implements Overlay, Startable {
     this.#ready = true
     this.#log.debug('ready', { leafSet: this.leafSet.size, table: this.table.size })
     this.#router.releaseHeld()
-    // Tell the nodes in our routing table we exist, so they can take us into theirs.
-    for (const e of this.table.entries()) if (!this.leafSet.has(e.handle.id)) this.#send(e.handle, 'announce', Number.isFinite(e.rtt) ? { rtt: Math.round(e.rtt) } : {})
     // Second join phase (Pastry §2.4/§2.5): each entry's copy of its row offers candidates for
-    // ours; every candidate is probed once and the nearest per cell kept.
-    for (let r = 0; r <= this.table.lastRow; r++) for (const e of this.table.row(r)) this.#send(e.handle, 'rowRequest', { row: r })
+    // ours, and the nearest per cell is kept. The same probe measures the entry (join admitted
+    // it unprobed) and tells it we exist, so it can take us into its own table.
+    for (let r = 0; r <= this.table.lastRow; r++) for (const e of this.table.row(r)) this.fetchRow(e.handle, r, !this.leafSet.has(e.handle.id))
   }
 
   /** @internal for Maintenance. */
