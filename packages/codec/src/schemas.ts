@@ -50,11 +50,12 @@ export function handleList(max: number) {
 
 /** The wire form of a handle list (see handleList). */
 export function handlesToWire(handles: readonly NodeHandle[]): [Uint8Array, string[]] {
-  const ids = new Uint8Array(handles.length * ID_BYTES)
+  const ids = Buffer.allocUnsafeSlow(handles.length * ID_BYTES)
   const addrs = new Array<string>(handles.length)
   for (let i = 0; i < handles.length; i++) {
     const h = handles[i] as NodeHandle
-    ids.set(h.id.bytes, i * ID_BYTES)
+    // Straight from the id's hex form: no per-id byte array.
+    ids.write(h.id.hex, i * ID_BYTES, ID_BYTES, 'hex')
     addrs[i] = h.address
   }
   return [ids, addrs]

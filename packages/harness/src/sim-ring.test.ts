@@ -80,9 +80,9 @@ describe(`Pastry in the simulator (seed ${SEED})`, () => {
     await attacker.send(to, encodeFrame('epost/pastry/1', 4, { nonce: 'x' }))
     // A join request on behalf of another node: refused.
     await attacker.send(to, pastryProtocol.encode('joinRequest', { joiner: handleToWire(other.node.localHandle), rows: schema.handlesToWire([]) }))
-    // A row "reply" naming an id that is not the one certified at that address: never admitted.
+    // An unsolicited leaf set naming an id that is not the one certified at that address: never admitted.
     const fake = Id.random((n) => ring.rng.bytes(n))
-    await attacker.send(to, pastryProtocol.encode('rowReply', { row: 0, entries: schema.handlesToWire([{ id: fake, address: other.node.localHandle.address }]) }))
+    await attacker.send(to, pastryProtocol.encode('helloAck', { nonce: 12345, leafSet: schema.handlesToWire([{ id: fake, address: other.node.localHandle.address }]) }))
     await ring.clock.advance(30_000)
     const snap = ring.metrics.snapshot()
     expect(snap['epost_pastry_malformed_total']).toBe(3)
