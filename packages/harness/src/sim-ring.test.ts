@@ -69,6 +69,46 @@ describe(`Pastry in the simulator (seed ${SEED})`, () => {
     await ring.stop()
   })
 
+  it('keeps proximally close routing-table entries while pruning candidates that cannot win (PNS)', async () => {
+    const ring = await ringOf(200)
+    const live = ring.liveReady()
+    const net = ring.network
+    let ratioSum = 0
+    let randomSum = 0
+    let entries = 0
+    for (const m of live) {
+      const self = m.node.localHandle
+      for (const e of m.node.table.entries()) {
+        const cell = m.node.table.cellOf(e.handle.id)
+        if (cell === undefined) continue
+        // The nearest node that could sit in this cell, by the latency model.
+        let best = Infinity
+        let sum = 0
+        let n = 0
+        for (const o of live) {
+          const c = m.node.table.cellOf(o.node.localHandle.id)
+          if (c?.row !== cell.row || c.col !== cell.col) continue
+          const lat = net.latency(self.address, o.node.localHandle.address)
+          best = Math.min(best, lat)
+          sum += lat
+          n++
+        }
+        ratioSum += net.latency(self.address, e.handle.address) / best
+        randomSum += sum / n / best
+        entries++
+      }
+    }
+    const mean = ratioSum / entries
+    const pruned = ring.metrics.snapshot()['epost_pastry_probe_pruned_total'] ?? 0
+    expect(entries, `seed ${SEED}`).toBeGreaterThan(200 * 20)
+    // An entry is 1.34-1.36x the nearest possible on average (seeds 1-3 and the default); a
+    // random member of the cell would be about 3.2x.
+    expect(randomSum / entries, `seed ${SEED}`).toBeGreaterThan(2.5)
+    expect(mean, `seed ${SEED}`).toBeLessThan(1.5)
+    expect(pruned, `seed ${SEED}`).toBeGreaterThan(0)
+    await ring.stop()
+  })
+
   it('drops and counts malformed frames and forged claims, rejects the sender, and keeps serving', async () => {
     const ring = await ringOf(32)
     const [victim, other] = ring.liveReady() as [NonNullable<ReturnType<SimRing['liveReady']>[number]>, NonNullable<ReturnType<SimRing['liveReady']>[number]>]

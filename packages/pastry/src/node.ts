@@ -8,7 +8,7 @@ import { Liveness } from './liveness.js'
 import { pastryProtocol } from './messages.js'
 import type { MessageBody, PastryMessage, PastryMessageName } from './messages.js'
 import { RoutingTable } from './routing-table.js'
-import type { TableEntry } from './routing-table.js'
+import { CellHolds, leastRtts, wireRow } from './pns.js'
 import { createEndpoint } from './endpoint.js'
 import { JoinApp, JOIN_PROTOCOL } from './join.js'
 import { Maintenance } from './maintenance.js'
@@ -49,11 +49,6 @@ interface PendingProbe {
 
 type Handler = (from: NodeHandle, body: never) => void
 
-/** An RTT in the 2-byte wire form of row replies. */
-function wireRtt(rtt: number): number {
-  return Number.isFinite(rtt) ? Math.min(Math.round(rtt), C.MAX_WIRE_RTT_MS) : C.MAX_WIRE_RTT_MS + 1
-}
-
 /**
  * A Pastry node (Rowstron & Druschel; MSPastry's per-hop acks; FreePastry's consistent join).
  * It runs the same way over the simulator and over WebSockets: everything it knows of time,
@@ -76,8 +71,7 @@ export class PastryNode implements Overlay, Startable {
   #wireCache: { version: number; wire: [Uint8Array, string[]] } | undefined
   readonly #probing = new Map<string, Promise<MessageBody<'probeReply'> | undefined>>()
   readonly #pendingHellos = new Map<number, (leafSet: NodeHandle[]) => void>()
-  /** Routing-table cells with a candidate probe in flight, and the candidates waiting behind it. */
-  readonly #cellQueue = new Map<number, Array<{ h: NodeHandle; least: number }>>()
+  readonly #holds: CellHolds
   readonly #maintenance: Maintenance
   readonly #router: Router
   readonly #join: JoinApp
@@ -113,6 +107,7 @@ export class PastryNode implements Overlay, Startable {
     }
     this.leafSet = new LeafSet(this.localHandle, this.#opts.leafSetSize)
     this.table = new RoutingTable(this.localHandle, this.b)
+    this.#holds = new CellHolds(this.table.cols, (candidates, least) => this.offer(candidates, least))
     this.liveness = new Liveness(this.#clock, { rtoInitialMs: init.rtoInitialMs, rtoMinMs: init.rtoMinMs, rtoMaxMs: init.rtoMaxMs })
     const counter = (n: string): Counter => this.metrics.counter(`epost_pastry_${n}_total`)
     this.#m = { malformed: counter('malformed'), control: counter('control_sent'), deaths: counter('peer_dead'), pruned: counter('probe_pruned') }
@@ -300,7 +295,7 @@ export class PastryNode implements Overlay, Startable {
     },
     probe: (from, b) => {
       if (b.announce === true) this.#onAnnounce(from, b.rtt)
-      const row = b.row === undefined ? {} : this.#wireRow(b.row)
+      const row = b.row === undefined ? {} : wireRow(this.table, b.row)
       this.#send(from, 'probeReply', { nonce: b.nonce, ready: this.#ready, leafSet: b.leafSet ? this.#wireLeafSet() : undefined, ...row })
     },
     probeReply: (_from, b) => {
@@ -338,15 +333,6 @@ export class PastryNode implements Overlay, Startable {
     else if (!this.table.has(from.id)) this.offer([from], rtt === undefined ? undefined : [rtt])
   }
 
-  /** One row of our table in wire form, with our RTT to each entry. */
-  #wireRow(r: number): { row: [Uint8Array, string[]]; rtts: Uint8Array } {
-    const row = r < this.table.rows ? this.table.row(r) : []
-    const rtts = new Uint8Array(2 * row.length)
-    const view = new DataView(rtts.buffer)
-    for (let i = 0; i < row.length; i++) view.setUint16(2 * i, wireRtt((row[i] as TableEntry).rtt))
-    return { row: schema.handlesToWire(row.map((e) => e.handle)), rtts }
-  }
-
   /** The leaf set in wire form, cached until it changes (most control replies carry it). */
   #wireLeafSet(): [Uint8Array, string[]] {
     if (this.#wireCache?.version !== this.leafSet.version) this.#wireCache = { version: this.leafSet.version, wire: schema.handlesToWire(this.leafSet.members()) }
@@ -366,11 +352,11 @@ export class PastryNode implements Overlay, Startable {
     // An entry join admitted unmeasured: candidates for its cell wait for this measurement.
     const cell = this.table.cellOf(h.id)
     const entry = cell === undefined ? undefined : this.table.get(cell.row, cell.col)
-    const release = cell !== undefined && entry?.handle.id.equals(h.id) === true && entry.rtt === Infinity && !this.#cellQueue.has(this.#cellKey(cell)) ? this.#holdCell(cell) : undefined
+    const release = cell !== undefined && entry?.handle.id.equals(h.id) === true && entry.rtt === Infinity && !this.#holds.held(cell) ? this.#holds.hold(cell) : undefined
     void this.probe(h, false, undefined, extra).then((r) => {
       release?.()
       if (r === undefined) void this.check(h, false, 'row')
-      else if (r.row !== undefined && r.rtts !== undefined) this.offer(r.row, this.#leastRtts(h, r.rtts))
+      else if (r.row !== undefined && r.rtts !== undefined) this.offer(r.row, leastRtts(this.liveness.rtt(h.id), r.rtts))
     })
   }
 
@@ -458,21 +444,6 @@ export class PastryNode implements Overlay, Startable {
   }
 
   /**
-   * The least RTT from us to each entry of a row `via` sent, by the triangle inequality:
-   * |RTT(us, via) - RTT(via, entry)| (0 where either is unknown).
-   */
-  #leastRtts(via: NodeHandle, wire: Uint8Array): number[] {
-    const ours = this.liveness.rtt(via.id)
-    const view = new DataView(wire.buffer, wire.byteOffset, wire.byteLength)
-    const out = new Array<number>(wire.length / 2)
-    for (let i = 0; i < out.length; i++) {
-      const theirs = view.getUint16(2 * i)
-      out[i] = ours === undefined || theirs > C.MAX_WIRE_RTT_MS ? 0 : Math.abs(ours - theirs)
-    }
-    return out
-  }
-
-  /**
    * Candidates heard of from others. Each must answer a probe over an authenticated connection,
    * say it is ready, and then it is admitted where it improves the leaf set or the routing table
    * (the probe also measures the RTT that proximity neighbour selection compares).
@@ -502,12 +473,8 @@ export class PastryNode implements Overlay, Startable {
           continue
         }
         // One candidate per cell is measured at a time: what it measures may rule out the rest.
-        const waiting = this.#cellQueue.get(this.#cellKey(cell))
-        if (waiting !== undefined) {
-          if (waiting.length < C.MAX_QUEUED_PER_CELL) waiting.push({ h, least })
-          continue
-        }
-        const release = this.#holdCell(cell)
+        if (this.#holds.wait(cell, h, least)) continue
+        const release = this.#holds.hold(cell)
         void this.check(h, false, 'candidate').then((r) => {
           if (r?.ready === true) this.#admit(h, true)
           release()
@@ -519,30 +486,6 @@ export class PastryNode implements Overlay, Startable {
         this.#admit(h, true)
         if (r.leafSet !== undefined && wantsLeaf) this.offer(r.leafSet)
       })
-    }
-  }
-
-  #cellKey(cell: { row: number; col: number }): number {
-    return cell.row * this.table.cols + cell.col
-  }
-
-  /**
-   * Marks a table cell as being measured: candidates for it wait (see offer). The returned
-   * function ends the hold and offers them again, most promising first.
-   */
-  #holdCell(cell: { row: number; col: number }): () => void {
-    const key = this.#cellKey(cell)
-    const queued: Array<{ h: NodeHandle; least: number }> = []
-    this.#cellQueue.set(key, queued)
-    return () => {
-      if (this.#cellQueue.get(key) !== queued) return
-      this.#cellQueue.delete(key)
-      if (queued.length === 0) return
-      queued.sort((a, b) => a.least - b.least)
-      this.offer(
-        queued.map((x) => x.h),
-        queued.map((x) => x.least),
-      )
     }
   }
 

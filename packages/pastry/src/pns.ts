@@ -1,0 +1,92 @@
+import type { NodeHandle } from '@epost/core'
+import { schema } from '@epost/codec'
+import { MAX_QUEUED_PER_CELL, MAX_WIRE_RTT_MS } from './constants.js'
+import type { RoutingTable } from './routing-table.js'
+
+/**
+ * Proximity neighbour selection helpers: rows on the wire with the sender's RTTs, the
+ * triangle-inequality bound they give, and the per-cell queue that measures one candidate at a
+ * time (see docs/architecture.md, "PNS candidates pruned by the triangle inequality").
+ */
+
+/** An RTT in the 2-byte wire form of row replies (above MAX_WIRE_RTT_MS: not measured). */
+function wireRtt(rtt: number): number {
+  return Number.isFinite(rtt) ? Math.min(Math.round(rtt), MAX_WIRE_RTT_MS) : MAX_WIRE_RTT_MS + 1
+}
+
+/** Row `r` of `table` in wire form, with our RTT to each entry. */
+export function wireRow(table: RoutingTable, r: number): { row: [Uint8Array, string[]]; rtts: Uint8Array } {
+  const row = r < table.rows ? table.row(r) : []
+  const rtts = new Uint8Array(2 * row.length)
+  const view = new DataView(rtts.buffer)
+  for (let i = 0; i < row.length; i++) view.setUint16(2 * i, wireRtt(row[i]?.rtt ?? Infinity))
+  return { row: schema.handlesToWire(row.map((e) => e.handle)), rtts }
+}
+
+/**
+ * The least RTT from us to each entry of a row sent by a node `ours` ms away, by the triangle
+ * inequality: |RTT(us, sender) - RTT(sender, entry)| (0 where either is unknown).
+ */
+export function leastRtts(ours: number | undefined, wire: Uint8Array): number[] {
+  const view = new DataView(wire.buffer, wire.byteOffset, wire.byteLength)
+  const out = new Array<number>(wire.length / 2)
+  for (let i = 0; i < out.length; i++) {
+    const theirs = view.getUint16(2 * i)
+    out[i] = ours === undefined || theirs > MAX_WIRE_RTT_MS ? 0 : Math.abs(ours - theirs)
+  }
+  return out
+}
+
+interface Waiting {
+  h: NodeHandle
+  least: number
+}
+
+/**
+ * Routing-table cells being measured. While one candidate (or an entry admitted unmeasured) is
+ * probed, other candidates for its cell wait: what the probe measures may rule them out. When
+ * the hold ends they are offered again, most promising first.
+ */
+export class CellHolds {
+  readonly #cols: number
+  readonly #reoffer: (candidates: NodeHandle[], least: number[]) => void
+  readonly #held = new Map<number, Waiting[]>()
+
+  constructor(cols: number, reoffer: (candidates: NodeHandle[], least: number[]) => void) {
+    this.#cols = cols
+    this.#reoffer = reoffer
+  }
+
+  #key(cell: { row: number; col: number }): number {
+    return cell.row * this.#cols + cell.col
+  }
+
+  held(cell: { row: number; col: number }): boolean {
+    return this.#held.has(this.#key(cell))
+  }
+
+  /** Queues `h` behind the probe running for its cell; false if the cell is not held. */
+  wait(cell: { row: number; col: number }, h: NodeHandle, least: number): boolean {
+    const q = this.#held.get(this.#key(cell))
+    if (q === undefined) return false
+    if (q.length < MAX_QUEUED_PER_CELL) q.push({ h, least })
+    return true
+  }
+
+  /** Holds `cell`; the returned function ends the hold and offers what waited. */
+  hold(cell: { row: number; col: number }): () => void {
+    const key = this.#key(cell)
+    const queued: Waiting[] = []
+    this.#held.set(key, queued)
+    return () => {
+      if (this.#held.get(key) !== queued) return
+      this.#held.delete(key)
+      if (queued.length === 0) return
+      queued.sort((a, b) => a.least - b.least)
+      this.#reoffer(
+        queued.map((x) => x.h),
+        queued.map((x) => x.least),
+      )
+    }
+  }
+}
