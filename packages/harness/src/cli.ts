@@ -24,8 +24,9 @@ scenarios:
            Scribe trees: T topics of M members, P publishes from random nodes; reports delivery
            ratio (owed deliveries to members that stayed up), duplicates, tree depth, fan-out,
            rdp, and how long members stayed cut off from the root
-  reliability --p P (0.9) --target PT (0.9999) [--nodes 1000 --trials 200000 --seed 1]
-           k from the Kangasharju analysis, and the loss table for p in {0.99, 0.9, 0.5, 0.3}
+  reliability --p P (0.9) --target PT (0.9999) [--nodes 1000 --trials 200000 --joins 100 --seed 1]
+           k from the Kangasharju analysis, and the loss table for p in {0.99, 0.9, 0.5, 0.3};
+           --joins: peers that join between a write and its read (loss cause 3)
 
   --json   print one JSON object with the figures as the last line`
 

@@ -458,13 +458,13 @@ export class PastryNode implements Overlay, Startable {
       const inTable = this.table.has(h.id)
       if (inLeaf && inTable) continue
       if (this.liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS)) continue
-      const wantsLeaf = this.leafSet.wants(h.id)
+      // A member of the leaf set is only a candidate for the table.
+      const wantsLeaf = !inLeaf && this.leafSet.wants(h.id)
       const cell = this.table.cellOf(h.id)
       const occupant = cell === undefined ? undefined : this.table.get(cell.row, cell.col)
       const knownRtt = this.liveness.rtt(h.id)
       const wantsTable = !inTable && (occupant === undefined || knownRtt === undefined || knownRtt < occupant.rtt)
       if (!wantsLeaf && !wantsTable) continue
-      if (inLeaf && !wantsTable) continue
       const least = leastRtt?.[i] ?? 0
       if (!wantsLeaf && cell !== undefined) {
         if (occupant !== undefined && knownRtt === undefined && least - C.PNS_PRUNE_SLACK_MS > occupant.rtt) {
