@@ -67,6 +67,8 @@ export class RealClock implements Clock {
   }
 }
 
+function noop(): void {}
+
 interface Scheduled {
   at: number
   seq: number
@@ -176,7 +178,9 @@ export class VirtualClock implements Clock {
     this.#push(s)
     return {
       cancel: () => {
+        // The entry stays in the heap until its time comes; what the callback holds need not.
         s.cancelled = true
+        s.fn = noop
       },
     }
   }
