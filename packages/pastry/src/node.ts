@@ -1,6 +1,6 @@
 import { EpostError, Lifecycle, createMetrics, handleToWire, silentLogger } from '@epost/core'
 import { schema } from '@epost/codec'
-import type { Application, Clock, Counter, Endpoint, Id, Logger, Metrics, NodeHandle, Overlay, Rng, Startable, Timer, Transport } from '@epost/core'
+import type { Application, Clock, Counter, Endpoint, Id, Logger, Metrics, NodeHandle, Overlay, Rng, Startable, Transport } from '@epost/core'
 import { isEpostError } from '@epost/core'
 import * as C from './constants.js'
 import { LeafSet } from './leaf-set.js'
@@ -9,6 +9,7 @@ import { pastryProtocol } from './messages.js'
 import type { MessageBody, PastryMessage, PastryMessageName } from './messages.js'
 import { RoutingTable } from './routing-table.js'
 import { CellHolds, leastRtts, wireRow } from './pns.js'
+import { PendingReplies } from './pending.js'
 import { createEndpoint } from './endpoint.js'
 import { JoinApp, JOIN_PROTOCOL } from './join.js'
 import { Maintenance } from './maintenance.js'
@@ -42,11 +43,6 @@ export interface PastryComponents {
   metrics?: Metrics
 }
 
-interface PendingProbe {
-  resolve: (r: MessageBody<'probeReply'> | undefined) => void
-  timer: Timer
-}
-
 type Handler = (from: NodeHandle, body: never) => void
 
 /**
@@ -67,10 +63,10 @@ export class PastryNode implements Overlay, Startable {
   readonly #opts: Required<Omit<PastryInit, 'rtoInitialMs' | 'rtoMinMs' | 'rtoMaxMs'>>
   readonly #lifecycle: Lifecycle
   readonly #apps = new Map<string, Application>()
-  readonly #pendingProbes = new Map<number, PendingProbe>()
+  readonly #probes: PendingReplies<MessageBody<'probeReply'>>
   #wireCache: { version: number; wire: [Uint8Array, string[]] } | undefined
   readonly #probing = new Map<string, Promise<MessageBody<'probeReply'> | undefined>>()
-  readonly #pendingHellos = new Map<number, (leafSet: NodeHandle[]) => void>()
+  readonly #hellos: PendingReplies<NodeHandle[]>
   readonly #holds: CellHolds
   readonly #maintenance: Maintenance
   readonly #router: Router
@@ -82,7 +78,6 @@ export class PastryNode implements Overlay, Startable {
     return this.#bootstraps
   }
   #ready = false
-  #seq = 0
   readonly #sent: Partial<Record<PastryMessageName, Counter>> = {}
   readonly #m: { malformed: Counter; control: Counter; deaths: Counter; pruned: Counter }
   readonly metrics: Metrics
@@ -108,6 +103,8 @@ export class PastryNode implements Overlay, Startable {
     this.leafSet = new LeafSet(this.localHandle, this.#opts.leafSetSize)
     this.table = new RoutingTable(this.localHandle, this.b)
     this.#holds = new CellHolds(this.table.cols, (candidates, least) => this.offer(candidates, least))
+    this.#probes = new PendingReplies(this.#clock)
+    this.#hellos = new PendingReplies(this.#clock)
     this.liveness = new Liveness(this.#clock, { rtoInitialMs: init.rtoInitialMs, rtoMinMs: init.rtoMinMs, rtoMaxMs: init.rtoMaxMs })
     const counter = (n: string): Counter => this.metrics.counter(`epost_pastry_${n}_total`)
     this.#m = { malformed: counter('malformed'), control: counter('control_sent'), deaths: counter('peer_dead'), pruned: counter('probe_pruned') }
@@ -131,11 +128,8 @@ export class PastryNode implements Overlay, Startable {
       async () => {
         this.#maintenance.stop()
         this.#router.stop()
-        for (const p of this.#pendingProbes.values()) {
-          p.timer.cancel()
-          p.resolve(undefined)
-        }
-        this.#pendingProbes.clear()
+        this.#probes.settleAll()
+        this.#hellos.settleAll()
         this.#ready = false
         await this.#transport.stop()
       },
@@ -298,24 +292,13 @@ export class PastryNode implements Overlay, Startable {
       const row = b.row === undefined ? {} : wireRow(this.table, b.row)
       this.#send(from, 'probeReply', { nonce: b.nonce, ready: this.#ready, leafSet: b.leafSet ? this.#wireLeafSet() : undefined, ...row })
     },
-    probeReply: (_from, b) => {
-      const p = this.#pendingProbes.get(b.nonce)
-      if (p === undefined) return
-      this.#pendingProbes.delete(b.nonce)
-      p.timer.cancel()
-      p.resolve(b)
-    },
+    probeReply: (_from, b) => void this.#probes.settle(b.nonce, b),
     hello: (from, b) => {
       this.#admit(from, false)
       this.#send(from, 'helloAck', { nonce: b.nonce, leafSet: this.#wireLeafSet() })
     },
-    helloAck: (from, b) => {
-      const done = this.#pendingHellos.get(b.nonce)
-      this.#pendingHellos.delete(b.nonce)
-      done?.(b.leafSet)
-      if (done === undefined) this.offer(b.leafSet)
-      void from
-    },
+    // An unsolicited (or late) leaf set is still news of nodes near us.
+    helloAck: (_from, b) => void (this.#hellos.settle(b.nonce, b.leafSet) || this.offer(b.leafSet)),
     joinRequest: (from, b) => this.#join.onJoinRequest(from, b),
     joinReply: (from, b) => this.#join.onJoinReply(from, b),
   }
@@ -362,32 +345,19 @@ export class PastryNode implements Overlay, Startable {
 
   /** One probe with a timeout; undefined if it went unanswered. */
   probe(h: NodeHandle, wantLeafSet: boolean, timeoutMs = this.liveness.rto(h.id), extra: { row?: number; announce?: boolean; rtt?: number } = {}): Promise<MessageBody<'probeReply'> | undefined> {
-    return new Promise((resolve) => {
-      if (!this.#lifecycle.running) return resolve(undefined)
-      const nonce = ++this.#seq
-      const sentAt = this.#clock.now()
-      const timer = this.#clock.setTimeout(() => {
-        this.#pendingProbes.delete(nonce)
-        resolve(undefined)
-      }, timeoutMs)
-      this.#pendingProbes.set(nonce, {
-        timer,
-        resolve: (r) => {
-          if (r !== undefined) this.liveness.observeRtt(h, this.#clock.now() - sentAt)
-          const rtt = this.liveness.rtt(h.id)
-          if (r !== undefined && rtt !== undefined) this.table.setRtt(h.id, rtt)
-          resolve(r)
-        },
-      })
-      this.#send(h, 'probe', { nonce, leafSet: wantLeafSet, ...extra }, () => {
-        const p = this.#pendingProbes.get(nonce)
-        if (p === undefined) return
-        this.#pendingProbes.delete(nonce)
-        timer.cancel()
-        resolve(undefined)
-      })
+    if (!this.#lifecycle.running) return Promise.resolve(undefined)
+    const { nonce, reply } = this.#probes.open(timeoutMs)
+    const sentAt = this.#clock.now()
+    this.#send(h, 'probe', { nonce, leafSet: wantLeafSet, ...extra }, () => this.#probes.settle(nonce, undefined))
+    return reply.then((r) => {
+      if (r === undefined) return undefined
+      this.liveness.observeRtt(h, this.#clock.now() - sentAt)
+      const rtt = this.liveness.rtt(h.id)
+      if (rtt !== undefined) this.table.setRtt(h.id, rtt)
+      return r
     })
   }
+
 
   /**
    * Is `h` alive? Probes with retries (the first silence marks it suspected); after
@@ -510,23 +480,11 @@ export class PastryNode implements Overlay, Startable {
 
   /** Sends hello to `h`; resolves with its leaf set, or undefined if it did not answer in time. */
   hello(h: NodeHandle, timeoutMs = this.liveness.rto(h.id) * 2): Promise<NodeHandle[] | undefined> {
-    return new Promise((resolve) => {
-      const nonce = ++this.#seq
-      const timer = this.#clock.setTimeout(() => {
-        this.#pendingHellos.delete(nonce)
-        resolve(undefined)
-      }, timeoutMs)
-      this.#pendingHellos.set(nonce, (ls) => {
-        timer.cancel()
-        resolve(ls)
-      })
-      this.#send(h, 'hello', { nonce }, () => {
-        if (!this.#pendingHellos.delete(nonce)) return
-        timer.cancel()
-        resolve(undefined)
-      })
-    })
+    const { nonce, reply } = this.#hellos.open(timeoutMs)
+    this.#send(h, 'hello', { nonce }, () => this.#hellos.settle(nonce, undefined))
+    return reply
   }
+
 
   #notify(h: NodeHandle, joined: boolean): void {
     for (const app of this.#apps.values()) app.update?.(h, joined)
@@ -598,7 +556,7 @@ export class PastryNode implements Overlay, Startable {
 
   /** Pending work, for tests and the simulator. */
   stats(): { pendingRoutes: number; pendingProbes: number; held: number; leafSet: number; table: number } {
-    return { pendingRoutes: this.#router.inCustody, pendingProbes: this.#pendingProbes.size, held: this.#router.held, leafSet: this.leafSet.size, table: this.table.size }
+    return { pendingRoutes: this.#router.inCustody, pendingProbes: this.#probes.size, held: this.#router.held, leafSet: this.leafSet.size, table: this.table.size }
   }
 }
 

@@ -1,0 +1,47 @@
+import type { Clock, Timer } from '@epost/core'
+
+/**
+ * Requests waiting for a reply, by nonce: each settles once, with the reply, or with undefined
+ * when its time runs out, its send fails, or the node stops.
+ */
+export class PendingReplies<T> {
+  readonly #clock: Clock
+  readonly #pending = new Map<number, { timer: Timer; resolve: (r: T | undefined) => void }>()
+  #seq = 0
+
+  constructor(clock: Clock) {
+    this.#clock = clock
+  }
+
+  get size(): number {
+    return this.#pending.size
+  }
+
+  /** A fresh nonce and the promise of its reply (undefined after `timeoutMs`). */
+  open(timeoutMs: number): { nonce: number; reply: Promise<T | undefined> } {
+    const nonce = ++this.#seq
+    const reply = new Promise<T | undefined>((resolve) => {
+      const timer = this.#clock.setTimeout(() => {
+        this.#pending.delete(nonce)
+        resolve(undefined)
+      }, timeoutMs)
+      this.#pending.set(nonce, { timer, resolve })
+    })
+    return { nonce, reply }
+  }
+
+  /** Settles `nonce` with `value`; false if nothing waits under it (unknown, late or settled). */
+  settle(nonce: number, value: T | undefined): boolean {
+    const p = this.#pending.get(nonce)
+    if (p === undefined) return false
+    this.#pending.delete(nonce)
+    p.timer.cancel()
+    p.resolve(value)
+    return true
+  }
+
+  /** Settles every open request with undefined (the node stops). */
+  settleAll(): void {
+    for (const nonce of [...this.#pending.keys()]) this.settle(nonce, undefined)
+  }
+}
