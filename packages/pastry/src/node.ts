@@ -8,7 +8,7 @@ import { Liveness } from './liveness.js'
 import { pastryProtocol } from './messages.js'
 import type { MessageBody, PastryMessage, PastryMessageName } from './messages.js'
 import { RoutingTable } from './routing-table.js'
-import { CellHolds, leastRtts, wireRow } from './pns.js'
+import { CellHolds, WireRows, leastRtts } from './pns.js'
 import { PendingReplies } from './pending.js'
 import { createEndpoint } from './endpoint.js'
 import { JoinApp, JOIN_PROTOCOL } from './join.js'
@@ -68,6 +68,7 @@ export class PastryNode implements Overlay, Startable {
   readonly #probing = new Map<string, Promise<MessageBody<'probeReply'> | undefined>>()
   readonly #hellos: PendingReplies<NodeHandle[]>
   readonly #holds: CellHolds
+  readonly #wireRows: WireRows
   readonly #maintenance: Maintenance
   readonly #router: Router
   readonly #join: JoinApp
@@ -102,6 +103,7 @@ export class PastryNode implements Overlay, Startable {
     }
     this.leafSet = new LeafSet(this.localHandle, this.#opts.leafSetSize)
     this.table = new RoutingTable(this.localHandle, this.b)
+    this.#wireRows = new WireRows(this.table)
     this.#holds = new CellHolds(this.table.cols, (candidates, least) => this.offer(candidates, least))
     this.#probes = new PendingReplies(this.#clock)
     this.#hellos = new PendingReplies(this.#clock)
@@ -289,7 +291,7 @@ export class PastryNode implements Overlay, Startable {
     },
     probe: (from, b) => {
       if (b.announce === true) this.#onAnnounce(from, b.rtt)
-      const row = b.row === undefined ? {} : wireRow(this.table, b.row)
+      const row = b.row === undefined ? {} : this.#wireRows.get(b.row)
       this.#send(from, 'probeReply', { nonce: b.nonce, ready: this.#ready, leafSet: b.leafSet ? this.#wireLeafSet() : undefined, ...row })
     },
     probeReply: (_from, b) => void this.#probes.settle(b.nonce, b),

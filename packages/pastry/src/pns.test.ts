@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { Id, Rng, handle } from '@epost/core'
 import type { NodeHandle } from '@epost/core'
 import { RoutingTable } from './routing-table.js'
-import { CellHolds, leastRtts, wireRow } from './pns.js'
+import { CellHolds, WireRows, leastRtts, wireRow } from './pns.js'
 import { MAX_QUEUED_PER_CELL } from './constants.js'
 
 const SEED = Number(process.env['EPOST_TEST_SEED'] ?? 4)
@@ -52,5 +52,27 @@ describe(`PNS helpers (seed ${SEED})`, () => {
     expect(holds.held(cell)).toBe(true)
     second()
     expect(holds.held(cell)).toBe(false)
+  })
+})
+
+describe('WireRows', () => {
+  it('serves a row from its cache until the row or an RTT (in whole ms) changes', () => {
+    const table = new RoutingTable(node('a'), 4)
+    const rows = new WireRows(table)
+    table.consider(node('1'), 30)
+    const first = rows.get(0)
+    expect(rows.get(0)).toBe(first)
+    table.setRtt(node('1').id, 30.2)
+    expect(rows.get(0)).toBe(first)
+    table.setRtt(node('1').id, 41)
+    const second = rows.get(0)
+    expect(second).not.toBe(first)
+    expect(leastRtts(0, second.rtts)).toEqual([41])
+    table.consider(node('2'), 10)
+    expect(rows.get(0).row[1]).toEqual(['sim:1', 'sim:2'])
+    table.remove(node('1').id)
+    expect(rows.get(0).row[1]).toEqual(['sim:2'])
+    // Beyond the table: nothing, and nothing cached.
+    expect(rows.get(40).row[1]).toEqual([])
   })
 })

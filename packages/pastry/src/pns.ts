@@ -14,13 +14,37 @@ function wireRtt(rtt: number): number {
   return Number.isFinite(rtt) ? Math.min(Math.round(rtt), MAX_WIRE_RTT_MS) : MAX_WIRE_RTT_MS + 1
 }
 
+export interface WireRow {
+  row: [Uint8Array, string[]]
+  rtts: Uint8Array
+}
+
 /** Row `r` of `table` in wire form, with our RTT to each entry. */
-export function wireRow(table: RoutingTable, r: number): { row: [Uint8Array, string[]]; rtts: Uint8Array } {
+export function wireRow(table: RoutingTable, r: number): WireRow {
   const row = r < table.rows ? table.row(r) : []
   const rtts = new Uint8Array(2 * row.length)
   const view = new DataView(rtts.buffer)
   for (let i = 0; i < row.length; i++) view.setUint16(2 * i, wireRtt(row[i]?.rtt ?? Infinity))
   return { row: schema.handlesToWire(row.map((e) => e.handle)), rtts }
+}
+
+/** wireRow, cached per row until the table changes the row (rows are asked for often, and change rarely). */
+export class WireRows {
+  readonly #table: RoutingTable
+  readonly #cache = new Map<number, { version: number; wire: WireRow }>()
+
+  constructor(table: RoutingTable) {
+    this.#table = table
+  }
+
+  get(r: number): WireRow {
+    const version = this.#table.version(r)
+    const hit = this.#cache.get(r)
+    if (hit?.version === version) return hit.wire
+    const wire = wireRow(this.#table, r)
+    if (r < this.#table.rows) this.#cache.set(r, { version, wire })
+    return wire
+  }
 }
 
 /**

@@ -18,6 +18,8 @@ export class RoutingTable {
   readonly rows: number
   readonly cols: number
   readonly #rows: Array<Array<TableEntry | undefined> | undefined>
+  /** Bumped whenever a row's entries or their whole-ms RTTs change (lets callers cache its wire form). */
+  readonly #versions: number[]
   #count = 0
 
   constructor(self: NodeHandle, b: number) {
@@ -26,6 +28,16 @@ export class RoutingTable {
     this.rows = ID_BITS / b
     this.cols = 1 << b
     this.#rows = new Array<Array<TableEntry | undefined> | undefined>(this.rows)
+    this.#versions = new Array<number>(this.rows).fill(0)
+  }
+
+  /** Changes with row `row`'s entries or their RTTs (rounded to whole ms). */
+  version(row: number): number {
+    return this.#versions[row] ?? 0
+  }
+
+  #touch(row: number): void {
+    this.#versions[row] = (this.#versions[row] ?? 0) + 1
   }
 
   get size(): number {
@@ -86,14 +98,16 @@ export class RoutingTable {
     if (cur === undefined) {
       r[cell.col] = { handle, rtt }
       this.#count++
+      this.#touch(cell.row)
       return { taken: true }
     }
     if (cur.handle.id.equals(handle.id)) {
-      if (rtt < Infinity) cur.rtt = rtt
+      if (rtt < Infinity) this.#setRtt(cur, cell.row, rtt)
       return { taken: false }
     }
     if (rtt < cur.rtt) {
       r[cell.col] = { handle, rtt }
+      this.#touch(cell.row)
       return { taken: true, displaced: cur.handle }
     }
     return { taken: false }
@@ -104,7 +118,12 @@ export class RoutingTable {
     const cell = this.cellOf(id)
     if (cell === undefined) return
     const e = this.get(cell.row, cell.col)
-    if (e !== undefined && e.handle.id.equals(id)) e.rtt = rtt
+    if (e !== undefined && e.handle.id.equals(id)) this.#setRtt(e, cell.row, rtt)
+  }
+
+  #setRtt(e: TableEntry, row: number, rtt: number): void {
+    if (Math.round(rtt) !== Math.round(e.rtt)) this.#touch(row)
+    e.rtt = rtt
   }
 
   remove(id: Id): boolean {
@@ -115,6 +134,7 @@ export class RoutingTable {
     if (r === undefined || e === undefined || !e.handle.id.equals(id)) return false
     r[cell.col] = undefined
     this.#count--
+    this.#touch(cell.row)
     return true
   }
 
