@@ -47,6 +47,14 @@ describe(`NearestIndex (seed ${seed})`, () => {
         }
       }
       expect(checked).toBe(300)
+      // The ring shrinks back to a few live points: still the nearest, found by scanning the cells.
+      const survivors = new Set(points.filter((p) => p.alive).slice(0, 10))
+      for (const p of points) p.alive = survivors.has(p)
+      for (let q = 0; q < 20; q++) {
+        const here = model.place(rng)
+        const want = scan(model, points, here)
+        expect(model.latencyMs(here, (index.nearest(here) as { at: Point }).at)).toBe(model.latencyMs(here, (points[want as number] as { at: Point }).at))
+      }
     })
   }
 

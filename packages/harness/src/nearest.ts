@@ -18,7 +18,10 @@ export class NearestIndex<T> {
   readonly #model: LatencyModel
   readonly #keep: (item: T) => boolean
   readonly #cells = new Map<number, Array<{ item: T; at: Point }>>()
+  /** Every entry, for models the grid cannot serve. */
   readonly #all: Array<{ item: T; at: Point }> = []
+  /** Entries in the grid (dead ones leave as searches meet them). */
+  #inGrid = 0
   /** Largest |cell coordinate| of any entry: bounds how far a search walks. */
   #maxAbs = 0
 
@@ -28,8 +31,11 @@ export class NearestIndex<T> {
   }
 
   add(item: T, at: Point): void {
-    this.#all.push({ item, at })
-    if (this.#model.euclidean !== true) return
+    if (this.#model.euclidean !== true) {
+      this.#all.push({ item, at })
+      return
+    }
+    this.#inGrid++
     const c = cellOf(at)
     const key = keyOf(c)
     let list = this.#cells.get(key)
@@ -40,7 +46,8 @@ export class NearestIndex<T> {
 
   /** The kept item with the least latency from `here`, or undefined when none is left. */
   nearest(here: Point): T | undefined {
-    if (this.#model.euclidean !== true || this.#all.length < SCAN_BELOW) return this.#scan(this.#all, here).item
+    if (this.#model.euclidean !== true) return this.#scan(this.#all, here).item
+    if (this.#inGrid < SCAN_BELOW) return this.#scanGrid(here)
     const c = cellOf(here)
     const dims = Math.min(c.length, KEY_DIMS)
     let best: T | undefined
@@ -52,15 +59,36 @@ export class NearestIndex<T> {
       forShell(c, dims, shell, (key) => {
         const list = this.#cells.get(key)
         if (list === undefined) return
-        const r = this.#scan(list, here, true)
+        const r = this.#scanCell(key, list, here)
         if (r.item !== undefined && r.dist < bestDist) {
           bestDist = r.dist
           best = r.item
         }
-        if (list.length === 0) this.#cells.delete(key)
       })
     }
     return best
+  }
+
+  /** Few entries left: every cell, rather than walking shells of mostly empty ones. */
+  #scanGrid(here: Point): T | undefined {
+    let best: T | undefined
+    let bestDist = Infinity
+    for (const [key, list] of [...this.#cells]) {
+      const r = this.#scanCell(key, list, here)
+      if (r.item !== undefined && r.dist < bestDist) {
+        bestDist = r.dist
+        best = r.item
+      }
+    }
+    return best
+  }
+
+  #scanCell(key: number, list: Array<{ item: T; at: Point }>, here: Point): { item: T | undefined; dist: number } {
+    const before = list.length
+    const r = this.#scan(list, here, true)
+    this.#inGrid -= before - list.length
+    if (list.length === 0) this.#cells.delete(key)
+    return r
   }
 
   /** The nearest kept entry of `list` by latency (Euclidean distance breaks ties), pruning the rest. */

@@ -147,10 +147,12 @@ describe(`Pastry in the simulator (seed ${SEED})`, () => {
     // ones the newcomer before it is ready (it holds them), the last ones the ready newcomer.
     const key = member.node.localHandle.id
     let sent = 0
-    for (; !member.ready || sent < 200; sent++) {
+    // Bounded: a newcomer that never became ready would fail the test rather than hang it.
+    for (; (!member.ready || sent < 200) && sent < 20_000; sent++) {
       endpoints[sent % endpoints.length]?.route(key, Uint8Array.of(1))
       await ring.clock.advance(5)
     }
+    expect(member.ready).toBe(true)
     await ring.clock.advance(5_000)
     const held = ring.metrics.snapshot()['epost_pastry_held_total'] ?? 0
     expect(held).toBeGreaterThan(0)

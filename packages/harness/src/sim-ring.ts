@@ -153,10 +153,11 @@ export class SimRing {
     }
   }
 
-  /** Frames every Pastry node sent so far: control, routed (first hop and forwarded) and direct. */
+  /** Frames every Pastry node sent so far, of every type (the nodes count each type they send). */
   messagesSent(): number {
-    const s = this.metrics.snapshot()
-    return (s['epost_pastry_control_sent_total'] ?? 0) + (s['epost_pastry_route_forwarded_total'] ?? 0) + (s['epost_pastry_route_sent_total'] ?? 0) + (s['epost_pastry_sent_direct_total'] ?? 0)
+    let n = 0
+    for (const [name, v] of Object.entries(this.metrics.snapshot())) if (name.startsWith('epost_pastry_sent_')) n += v
+    return n
   }
 
   live(): SimMember[] {

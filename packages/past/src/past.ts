@@ -210,6 +210,9 @@ export class PastNode implements Application, UpkeepHost {
 
   /** Verifies and stores a block under `key`, refusing rollbacks. */
   async storeLocal(key: Id, bytes: Uint8Array, options: { diverted?: boolean } = {}): Promise<void> {
+    // The very bytes we hold under this key (verified when stored): nothing to check or write.
+    const existingBytes = await this.store.get(key)
+    if (existingBytes !== undefined && equalBytes(existingBytes, bytes)) return
     let block: Block
     try {
       block = decodeBlock(bytes)
@@ -218,8 +221,6 @@ export class PastNode implements Application, UpkeepHost {
       this.#m.refused.inc()
       throw err
     }
-    const existingBytes = await this.store.get(key)
-    if (existingBytes !== undefined && equalBytes(existingBytes, bytes)) return // what we hold already
     if (existingBytes !== undefined) {
       let existing: Block | undefined
       try {

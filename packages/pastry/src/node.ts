@@ -360,7 +360,6 @@ export class PastryNode implements Overlay, Startable {
     })
   }
 
-
   /**
    * Is `h` alive? Probes with retries (the first silence marks it suspected); after
    * probeRetries more silences it is declared dead and removed. Concurrent checks share one run.
@@ -486,7 +485,6 @@ export class PastryNode implements Overlay, Startable {
     this.#send(h, 'hello', { nonce }, () => this.#hellos.settle(nonce, undefined))
     return reply
   }
-
 
   #notify(h: NodeHandle, joined: boolean): void {
     for (const app of this.#apps.values()) app.update?.(h, joined)

@@ -1,10 +1,14 @@
 import { defineProtocol, schema } from '@epost/codec'
 import type { Decoded } from '@epost/codec'
+import { ID_BYTES } from '@epost/core'
 import { MAX_ANYCAST_VISITS, MAX_PAYLOAD_BYTES, REPLAY_MAX } from './constants.js'
 
 const { v, id, handle, bytes, handleList, uint } = schema
 
 export const SCRIBE_PROTOCOL = 'epost/scribe/1'
+
+/** Ids in a path from the root (a tree deeper than this is not kept). */
+const MAX_PATH_IDS = 256
 
 /** A message's id on a topic: unique per publish, used for duplicate suppression and replay. */
 const mid = v.pipe(v.string(), v.minLength(1), v.maxLength(80))
@@ -22,7 +26,10 @@ export const scribeProtocol = defineProtocol(SCRIBE_PROTOCOL, {
    * Parent to new child, with the parent's path from the root (ids, 16 bytes each) for loop
    * prevention; sent again to every child when the parent's own path changes.
    */
-  subscribeAck: { type: 2, schema: v.object({ topic: id, path: bytes(16 * 256) }) },
+  subscribeAck: {
+    type: 2,
+    schema: v.object({ topic: id, path: v.pipe(bytes(ID_BYTES * MAX_PATH_IDS), v.check((p) => p.length % ID_BYTES === 0, `expected whole ${ID_BYTES}-byte ids`)) }),
+  },
   /** Child to parent. */
   unsubscribe: { type: 3, schema: v.object({ topic: id }) },
   /** Routed to the root, which pushes it down the tree. */

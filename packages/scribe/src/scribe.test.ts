@@ -223,7 +223,7 @@ describe('bad input', () => {
     nodes[0]?.subscribe(topic, { deliver: (_t, p) => got.push(p[0] as number) })
     await clock.advance(100)
     const from = nodes[1]?.endpoint.localHandle as NodeHandle
-    const garbage = [Uint8Array.of(0xc1), new Uint8Array(64).fill(0xff), pack([1, 'epost/scribe/1', 5, { topic: 'not-bytes' }]), pack([1, 'epost/scribe/1', 99, {}])]
+    const garbage = [Uint8Array.of(0xc1), new Uint8Array(64).fill(0xff), pack([1, 'epost/scribe/1', 5, { topic: 'not-bytes' }]), pack([1, 'epost/scribe/1', 99, {}]), pack([1, 'epost/scribe/1', 2, { topic: new Uint8Array(16), path: new Uint8Array(17) }])]
     for (const payload of garbage) nodes[0]?.deliver({ key: undefined, payload, source: from, from, hops: 1 })
     expect(metrics.snapshot()['epost_scribe_malformed_total']).toBe(garbage.length)
     nodes[3]?.publish(topic, Uint8Array.of(42))

@@ -1,7 +1,7 @@
 import { createMetrics, handleToWire, silentLogger } from '@epost/core'
 import type { Application, Clock, Counter, DeliveredMessage, Endpoint, ForwardContext, Id, Logger, Metrics, NodeHandle, Overlay, Timer } from '@epost/core'
 import { dispatcher } from '@epost/codec'
-import { concatBytes, hashToId } from '@epost/crypto'
+import { concatBytes, equalBytes, hashToId } from '@epost/crypto'
 import * as C from './constants.js'
 import { SCRIBE_PROTOCOL, scribeProtocol } from './messages.js'
 import type { ScribeBody, ScribeMessageName } from './messages.js'
@@ -219,7 +219,8 @@ export class ScribeNode implements Application {
         // From a new parent (we asked to join), or from our parent with its new path from the root.
         const t = this.#topics.get(b.topic.hex)
         const fromParent = t?.isParent(from) === true
-        if (t === undefined || t.root || pathIds(b.path).has(this.endpoint.localHandle.id.hex)) {
+        const path = pathIds(b.path)
+        if (t === undefined || t.root || path.has(this.endpoint.localHandle.id.hex)) {
           // Not wanted any more, or the parent hangs below us: a loop. Leave it and join afresh.
           this.#send(from, 'unsubscribe', { topic: b.topic.bytes })
           if (t !== undefined && fromParent) {
@@ -229,9 +230,11 @@ export class ScribeNode implements Application {
           return
         }
         if (t.parent !== undefined && !fromParent) this.#send(t.parent, 'unsubscribe', { topic: b.topic.bytes })
-        t.setParent(from, b.path, this.#clock.now())
+        // Children need our path again only if it changed (a repeated ack would echo down the subtree).
+        const changed = !fromParent || !equalBytes(t.pathBytes, b.path)
+        t.setParent(from, b.path, this.#clock.now(), path)
         t.waiting = undefined
-        this.#pushPath(t)
+        if (changed) this.#pushPath(t)
       },
       unsubscribe: (b, { from }) => {
         const t = this.#topics.get(b.topic.hex)
@@ -309,8 +312,7 @@ export class ScribeNode implements Application {
 
   /** Our children's paths run through us: tell them our new one (a loop shows up at once). */
   #pushPath(t: Topic): void {
-    const path = this.#pathFor(t)
-    for (const c of t.children.values()) this.#send(c.handle, 'subscribeAck', { topic: t.id.bytes, path })
+    this.#sendAll(t, 'subscribeAck', { topic: t.id.bytes, path: this.#pathFor(t) })
   }
 
   /** A full node hands the subscriber to one of its children (round robin); others adopt it. */
@@ -345,11 +347,7 @@ export class ScribeNode implements Application {
   /** Our path from the root, ourselves included (what a child is told). */
   #pathFor(t: Topic): Uint8Array {
     const self = this.endpoint.localHandle.id.bytes
-    if (t.root) return self
-    const path = new Uint8Array(t.pathBytes.length + 16)
-    path.set(t.pathBytes)
-    path.set(self, t.pathBytes.length)
-    return path
+    return t.root ? self : concatBytes(t.pathBytes, self)
   }
 
   /** Subscribes (again); `avoid`: the parent we lost, whose subtree must not adopt us. */
@@ -383,7 +381,7 @@ export class ScribeNode implements Application {
       this.#m.delivered.inc()
       t.client.deliver(t.id, payload)
     }
-    for (const c of t.children.values()) this.#send(c.handle, 'multicast', { topic: t.id.bytes, mid, age, payload })
+    this.#sendAll(t, 'multicast', { topic: t.id.bytes, mid, age, payload })
   }
 
   #maintain(): void {
@@ -438,6 +436,13 @@ export class ScribeNode implements Application {
 
   #send<N extends ScribeMessageName>(to: NodeHandle, name: N, body: unknown): void {
     this.endpoint.send(to, scribeProtocol.encode(name, body as never))
+  }
+
+  /** One message to every child of `t`, encoded once. */
+  #sendAll<N extends ScribeMessageName>(t: Topic, name: N, body: unknown): void {
+    if (t.children.size === 0) return
+    const bytes = scribeProtocol.encode(name, body as never)
+    for (const c of t.children.values()) this.endpoint.send(c.handle, bytes)
   }
 }
 

@@ -1,4 +1,5 @@
-import type { Id, NodeHandle } from '@epost/core'
+import { ID_BYTES, Id } from '@epost/core'
+import type { NodeHandle } from '@epost/core'
 import { REPLAY_MAX, REPLAY_MAX_BYTES, REPLAY_MS, SEEN_MAX } from './constants.js'
 import type { ScribeClient } from './scribe.js'
 
@@ -42,10 +43,10 @@ export class Topic {
     return this.root || this.parent !== undefined
   }
 
-  setParent(parent: NodeHandle | undefined, pathBytes: Uint8Array, now: number): void {
+  setParent(parent: NodeHandle | undefined, pathBytes: Uint8Array, now: number, path = pathIds(pathBytes)): void {
     this.parent = parent
     this.pathBytes = pathBytes
-    this.path = pathIds(pathBytes)
+    this.path = path
     this.heard = now
   }
 
@@ -100,9 +101,9 @@ export class Topic {
   }
 }
 
-/** The ids (hex) in a path from the root as carried on the wire: 16 bytes each. */
+/** The ids (hex) in a path from the root as carried on the wire: ID_BYTES each. */
 export function pathIds(pathBytes: Uint8Array): Set<string> {
   const ids = new Set<string>()
-  for (let i = 0; i + 16 <= pathBytes.length; i += 16) ids.add(Buffer.from(pathBytes.buffer, pathBytes.byteOffset + i, 16).toString('hex'))
+  for (let i = 0; i + ID_BYTES <= pathBytes.length; i += ID_BYTES) ids.add(Id.fromBytes(pathBytes, i).hex)
   return ids
 }
