@@ -117,6 +117,36 @@ describe('protocols', () => {
     expect(() => proto.decodeBytes(encodeFrame('other/1', 1, { nonce: 1 }))).toThrowError(expect.objectContaining({ code: 'EPOST_CODEC_UNKNOWN_TYPE' }))
   })
 
+  it('shares decoded handles: one frozen object per node and address, within the cache limit', () => {
+    const p = defineProtocol('epost/test/3', { hs: { type: 1, schema: v.object({ hs: schema.handleList(4), one: schema.handle }) } })
+    const a = { id: Id.fromHex('0a'.repeat(16)), address: 'sim:a' }
+    const b = { id: Id.fromHex('0b'.repeat(16)), address: 'sim:b' }
+    const decode = (hs: Array<{ id: Id; address: string }>, one: { id: Id; address: string }) =>
+      p.decodeBytes(p.encode('hs', { hs: schema.handlesToWire(hs), one: [one.id.bytes, one.address] })).body
+    const first = decode([a, b], a)
+    const second = decode([b, a], b)
+    expect(second.hs[1]).toBe(first.hs[0])
+    expect(first.one).toBe(first.hs[0])
+    expect(second.one).toBe(first.hs[1])
+    expect(Object.isFrozen(first.one)).toBe(true)
+    // The same id at a new address (a restarted node) is a new handle.
+    const moved = decode([{ id: a.id, address: 'sim:a2' }], a).hs[0]
+    expect(moved?.address).toBe('sim:a2')
+    expect(moved).not.toBe(first.hs[0])
+    // Past the limit a handle not used for two generations is decoded afresh, with the same value.
+    schema.setHandleCacheLimit(1)
+    try {
+      const before = decode([b], b).hs[0]
+      decode([a], a)
+      decode([{ id: Id.fromHex('0c'.repeat(16)), address: 'sim:c' }], a)
+      const after = decode([b], b).hs[0]
+      expect(after).not.toBe(before)
+      expect([after?.id.hex, after?.address]).toEqual([b.id.hex, b.address])
+    } finally {
+      schema.setHandleCacheLimit(1 << 16)
+    }
+  })
+
   it('carries handle lists compactly and checks their shape', () => {
     const p = defineProtocol('epost/test/2', { hs: { type: 1, schema: v.object({ hs: schema.handleList(3) }) } })
     const a = { id: key, address: 'sim:1' }

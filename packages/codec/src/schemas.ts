@@ -24,10 +24,48 @@ export const id = v.pipe(fixedBytes(ID_BYTES), v.transform((b: Uint8Array): Id =
 
 export const MAX_ADDRESS_LENGTH = 256
 
+/**
+ * Decoded handles are shared: the same node arrives in most control messages (leaf sets, rows),
+ * so decoding looks it up here and returns the one frozen handle it made before, whose id has
+ * already computed its numeric value. Two generations bound the memory: when the young one is
+ * full it becomes the old one, and what is still in use moves back to the young one on its
+ * next lookup.
+ */
+class HandleCache {
+  #young = new Map<string, NodeHandle>()
+  #old = new Map<string, NodeHandle>()
+  limit = 1 << 16
+
+  get(ids: Uint8Array, offset: number, address: string): NodeHandle {
+    const buf = Buffer.isBuffer(ids) ? ids : Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength)
+    const hex = buf.toString('hex', offset, offset + ID_BYTES)
+    let h = this.#young.get(hex)
+    if (h !== undefined && h.address === address) return h
+    h = this.#old.get(hex)
+    if (h === undefined || h.address !== address) h = Object.freeze({ id: Id.fromBytes(buf, offset), address })
+    if (this.#young.size >= this.limit) {
+      this.#old = this.#young
+      this.#young = new Map()
+    }
+    this.#young.set(hex, h)
+    return h
+  }
+}
+
+const handles = new HandleCache()
+
+/**
+ * How many decoded handles stay shared (per generation; @default 65,536). A process that
+ * simulates more nodes than that sets it higher, or decoding keeps making fresh copies.
+ */
+export function setHandleCacheLimit(n: number): void {
+  handles.limit = Math.max(1, Math.floor(n))
+}
+
 /** A node handle on the wire: [id bytes, transport address]. */
 export const handle = v.pipe(
   v.tuple([fixedBytes(ID_BYTES), v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ADDRESS_LENGTH))]),
-  v.transform(([i, address]): NodeHandle => ({ id: Id.fromBytes(i), address })),
+  v.transform(([i, address]): NodeHandle => handles.get(i, 0, address)),
 )
 
 /**
@@ -42,7 +80,7 @@ export function handleList(max: number) {
     v.check(([, addrs]) => addrs.every((a) => a.length > 0 && a.length <= MAX_ADDRESS_LENGTH), `addresses are 1..${MAX_ADDRESS_LENGTH} characters`),
     v.transform(([ids, addrs]): NodeHandle[] => {
       const out = new Array<NodeHandle>(addrs.length)
-      for (let i = 0; i < addrs.length; i++) out[i] = { id: Id.fromBytes(ids, i * ID_BYTES), address: addrs[i] as string }
+      for (let i = 0; i < addrs.length; i++) out[i] = handles.get(ids, i * ID_BYTES, addrs[i] as string)
       return out
     }),
   )

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { RealClock, VirtualClock } from './clock.js'
+import type { Timer } from './clock.js'
 import { isEpostError } from './errors.js'
+import { Rng } from './rng.js'
 
-describe('VirtualClock', () => {
+const SEED = Number(process.env['EPOST_TEST_SEED'] ?? 7)
+
+describe(`VirtualClock (seed ${SEED})`, () => {
   it('fires timers in time order, ties in insertion order', async () => {
     const clock = new VirtualClock()
     const seen: string[] = []
@@ -65,6 +69,25 @@ describe('VirtualClock', () => {
     expect(clock.now()).toBe(40)
     expect(await clock.runUntilTrue(() => false, 100)).toBe(false)
     expect(clock.now()).toBe(140)
+  })
+
+  it('drops cancelled timers from its queue and still fires the rest in order', async () => {
+    const clock = new VirtualClock()
+    const rng = new Rng(SEED)
+    const fired: number[] = []
+    const timers = Array.from({ length: 20_000 }, (_, i) => ({ i, at: 1 + rng.int(5_000), t: undefined as Timer | undefined }))
+    for (const x of timers) x.t = clock.setTimeout(() => fired.push(x.i), x.at)
+    // A timer that already fired, cancelled later, must not count as waiting in the queue.
+    const early = clock.setTimeout(() => undefined, 0)
+    await clock.advance(0)
+    early.cancel()
+    const kept = timers.filter((x) => x.i % 10 === 0)
+    for (const x of timers) if (x.i % 10 !== 0) x.t?.cancel()
+    expect(clock.pending).toBe(kept.length)
+    await clock.advance(5_000)
+    kept.sort((a, b) => a.at - b.at || a.i - b.i)
+    expect(fired).toEqual(kept.map((x) => x.i))
+    expect(clock.pending).toBe(0)
   })
 })
 

@@ -69,6 +69,9 @@ export class RealClock implements Clock {
 
 function noop(): void {}
 
+/** The heap is compacted only past this many cancelled timers (small heaps are cheap anyway). */
+const COMPACT_MIN = 4096
+
 interface Scheduled {
   at: number
   seq: number
@@ -85,7 +88,9 @@ interface Scheduled {
 export class VirtualClock implements Clock {
   #now: number
   #seq = 0
-  readonly #heap: Scheduled[] = []
+  #heap: Scheduled[] = []
+  /** Cancelled timers still in the heap (they leave it at their time, or when it is compacted). */
+  #cancelled = 0
   /** Timers fired so far (a measure of simulated work). */
   fired = 0
 
@@ -97,8 +102,9 @@ export class VirtualClock implements Clock {
     return this.#now
   }
 
+  /** Timers scheduled and not cancelled. */
   get pending(): number {
-    return this.#heap.length
+    return this.#heap.length - this.#cancelled
   }
 
   setTimeout(fn: () => void, ms: number): Timer {
@@ -161,6 +167,9 @@ export class VirtualClock implements Clock {
         top.at += top.interval
         top.seq = this.#seq++
         this.#push(top)
+      } else {
+        // Out of the heap for good: a later cancel() has nothing to drop.
+        top.cancelled = true
       }
       this.fired++
       top.fn()
@@ -169,7 +178,10 @@ export class VirtualClock implements Clock {
 
   #peek(): Scheduled | undefined {
     const h = this.#heap
-    while (h.length > 0 && (h[0] as Scheduled).cancelled) this.#pop()
+    while (h.length > 0 && (h[0] as Scheduled).cancelled) {
+      this.#pop()
+      this.#cancelled--
+    }
     return h[0]
   }
 
@@ -178,11 +190,27 @@ export class VirtualClock implements Clock {
     this.#push(s)
     return {
       cancel: () => {
-        // The entry stays in the heap until its time comes; what the callback holds need not.
+        if (s.cancelled) return
+        // The entry stays in the heap until its time comes (or the heap is compacted); what the
+        // callback holds need not.
         s.cancelled = true
         s.fn = noop
+        if (++this.#cancelled > COMPACT_MIN && this.#cancelled * 2 > this.#heap.length) this.#compact()
       },
     }
+  }
+
+  /**
+   * Drops cancelled timers once they are most of the heap (most timers are timeouts that get
+   * cancelled: hop acks, probe replies), so the heap holds what can still fire.
+   */
+  #compact(): void {
+    const live = this.#heap.filter((s) => !s.cancelled)
+    this.#heap = []
+    this.#cancelled = 0
+    // Sorting gives a valid heap at once (a sorted array is a min-heap).
+    live.sort((a, b) => a.at - b.at || a.seq - b.seq)
+    this.#heap = live
   }
 
   #less(a: Scheduled, b: Scheduled): boolean {

@@ -1,3 +1,4 @@
+import { schema } from '@epost/codec'
 import { Id, Rng, VirtualClock, createMetrics, isEpostError, silentLogger } from '@epost/core'
 import type { Logger, Metrics, NodeHandle } from '@epost/core'
 import { PastryNode, pastry } from '@epost/pastry'
@@ -211,6 +212,8 @@ export class SimRing {
 
   /** Builds a ring of `n` nodes, one join every `intervalMs`, and waits until all are ready. */
   async build(n: number, intervalMs: number, onProgress?: (ready: number) => void): Promise<void> {
+    // Every node's handle stays shared across all the nodes that decode it (see HandleCache).
+    schema.setHandleCacheLimit(Math.max(1 << 16, 2 * n))
     const joins: Array<Promise<void>> = []
     let ready = 0
     for (let i = 0; i < n; i++) {

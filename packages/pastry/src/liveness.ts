@@ -3,14 +3,23 @@ import { MAX_TRACKED_PEERS, RTO_INITIAL_MS, RTO_MAX_MS, RTO_MIN_MS } from './con
 
 export type PeerStatus = 'alive' | 'suspected' | 'dead'
 
-interface PeerState {
+/**
+ * One per peer, and a node tracks hundreds: every field is set in the constructor and the times
+ * are always numbers, so V8 keeps them as mutable doubles updated in place (a field that is
+ * sometimes undefined would box a fresh heap number on every frame heard).
+ */
+class PeerState {
   handle: NodeHandle
-  status: PeerStatus
-  /** Smoothed RTT and its variation (RFC 6298), undefined until first measured. */
-  srtt: number | undefined
-  rttvar: number
-  lastHeard: number
-  deadAt: number
+  status: PeerStatus = 'alive'
+  /** Smoothed RTT and its variation (RFC 6298); srtt is NaN until first measured. */
+  srtt = Number.NaN
+  rttvar = 0
+  lastHeard = -Infinity
+  deadAt = -Infinity
+
+  constructor(handle: NodeHandle) {
+    this.handle = handle
+  }
 }
 
 export interface LivenessOptions {
@@ -41,7 +50,7 @@ export class Liveness {
     let p = this.#peers.get(h.id.hex)
     if (p === undefined) {
       if (this.#peers.size >= MAX_TRACKED_PEERS) this.#evictOne()
-      p = { handle: h, status: 'alive', srtt: undefined, rttvar: 0, lastHeard: -Infinity, deadAt: -Infinity }
+      p = new PeerState(h)
       this.#peers.set(h.id.hex, p)
     }
     return p
@@ -81,13 +90,14 @@ export class Liveness {
   }
 
   rtt(id: Id): number | undefined {
-    return this.#peers.get(id.hex)?.srtt
+    const srtt = this.#peers.get(id.hex)?.srtt
+    return srtt === undefined || Number.isNaN(srtt) ? undefined : srtt
   }
 
   /** Retransmission timeout toward `id` (srtt + 4 rttvar, bounded). */
   rto(id: Id): number {
     const p = this.#peers.get(id.hex)
-    if (p?.srtt === undefined) return this.#opts.rtoInitialMs
+    if (p === undefined || Number.isNaN(p.srtt)) return this.#opts.rtoInitialMs
     return Math.min(this.#opts.rtoMaxMs, Math.max(this.#opts.rtoMinMs, p.srtt + 4 * p.rttvar))
   }
 
@@ -102,7 +112,7 @@ export class Liveness {
 
   observeRtt(h: NodeHandle, rtt: number): void {
     const p = this.#get(h)
-    if (p.srtt === undefined) {
+    if (Number.isNaN(p.srtt)) {
       p.srtt = rtt
       p.rttvar = rtt / 2
     } else {

@@ -8,7 +8,8 @@ import { Liveness } from './liveness.js'
 import { pastryProtocol } from './messages.js'
 import type { MessageBody, PastryMessage, PastryMessageName } from './messages.js'
 import { RoutingTable } from './routing-table.js'
-import { CellHolds, WireRows, leastRtts } from './pns.js'
+import { CellHolds, UNBOUNDED, WireRows, rowBounds, worthProbing } from './pns.js'
+import type { RttBounds } from './pns.js'
 import { PendingReplies } from './pending.js'
 import { createEndpoint } from './endpoint.js'
 import { JoinApp, JOIN_PROTOCOL } from './join.js'
@@ -104,7 +105,7 @@ export class PastryNode implements Overlay, Startable {
     this.leafSet = new LeafSet(this.localHandle, this.#opts.leafSetSize)
     this.table = new RoutingTable(this.localHandle, this.b)
     this.#wireRows = new WireRows(this.table)
-    this.#holds = new CellHolds(this.table.cols, (candidates, least) => this.offer(candidates, least))
+    this.#holds = new CellHolds(this.table.cols, (candidates, bounds) => this.offer(candidates, bounds))
     this.#probes = new PendingReplies(this.#clock)
     this.#hellos = new PendingReplies(this.#clock)
     this.liveness = new Liveness(this.#clock, { rtoInitialMs: init.rtoInitialMs, rtoMinMs: init.rtoMinMs, rtoMaxMs: init.rtoMaxMs })
@@ -315,7 +316,7 @@ export class PastryNode implements Overlay, Startable {
     const cell = this.table.cellOf(from.id)
     if (cell !== undefined && this.table.get(cell.row, cell.col) === undefined) this.table.consider(from, this.liveness.rtt(from.id) ?? Infinity)
     if (this.leafSet.wants(from.id)) this.#admit(from, true)
-    else if (!this.table.has(from.id)) this.offer([from], rtt === undefined ? undefined : [rtt])
+    else if (!this.table.has(from.id)) this.offer([from], rtt === undefined ? undefined : [{ least: rtt, most: rtt }])
   }
 
   /** The leaf set in wire form, cached until it changes (most control replies carry it). */
@@ -341,7 +342,7 @@ export class PastryNode implements Overlay, Startable {
     void this.probe(h, false, undefined, extra).then((r) => {
       release?.()
       if (r === undefined) void this.check(h, false, 'row')
-      else if (r.row !== undefined && r.rtts !== undefined) this.offer(r.row, leastRtts(this.liveness.rtt(h.id), r.rtts))
+      else if (r.row !== undefined && r.rtts !== undefined) this.offer(r.row, rowBounds(this.liveness.rtt(h.id), r.rtts))
     })
   }
 
@@ -418,10 +419,10 @@ export class PastryNode implements Overlay, Startable {
    * Candidates heard of from others. Each must answer a probe over an authenticated connection,
    * say it is ready, and then it is admitted where it improves the leaf set or the routing table
    * (the probe also measures the RTT that proximity neighbour selection compares).
-   * `leastRtt[i]`, when known, bounds the RTT to candidate i from below: a candidate that would
-   * lose to its cell's entry even so is not probed.
+   * `bounds[i]`, when known, bounds the RTT to candidate i (the triangle inequality through the
+   * node that told us of it): a candidate not worth probing against its cell's entry is not probed.
    */
-  offer(candidates: readonly NodeHandle[], leastRtt?: readonly number[]): void {
+  offer(candidates: readonly NodeHandle[], bounds?: readonly RttBounds[]): void {
     for (let i = 0; i < candidates.length; i++) {
       const h = candidates[i] as NodeHandle
       if (this.#probing.has(h.id.hex) || h.id.equals(this.localHandle.id)) continue
@@ -436,15 +437,14 @@ export class PastryNode implements Overlay, Startable {
       const knownRtt = this.liveness.rtt(h.id)
       const wantsTable = !inTable && (occupant === undefined || knownRtt === undefined || knownRtt < occupant.rtt)
       if (!wantsLeaf && !wantsTable) continue
-      const least = leastRtt?.[i] ?? 0
+      const b = bounds?.[i] ?? UNBOUNDED
       if (!wantsLeaf && cell !== undefined) {
-        if (occupant !== undefined && knownRtt === undefined && least - C.PNS_PRUNE_SLACK_MS > occupant.rtt) {
-          // PNS: even at its best this candidate would lose to the entry we have.
+        if (occupant !== undefined && knownRtt === undefined && !worthProbing(b, occupant.rtt, C.PNS_PRUNE_SLACK_MS, C.PNS_PROBE_FACTOR)) {
           this.#m.pruned.inc()
           continue
         }
         // One candidate per cell is measured at a time: what it measures may rule out the rest.
-        if (this.#holds.wait(cell, h, least)) continue
+        if (this.#holds.wait(cell, h, b)) continue
         const release = this.#holds.hold(cell)
         void this.check(h, false, 'candidate').then((r) => {
           if (r?.ready === true) this.#admit(h, true)

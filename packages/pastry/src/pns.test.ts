@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { Id, Rng, handle } from '@epost/core'
 import type { NodeHandle } from '@epost/core'
 import { RoutingTable } from './routing-table.js'
-import { CellHolds, WireRows, leastRtts, wireRow } from './pns.js'
+import { CellHolds, UNBOUNDED, WireRows, rowBounds, wireRow, worthProbing } from './pns.js'
+import type { RttBounds } from './pns.js'
 import { MAX_QUEUED_PER_CELL } from './constants.js'
 
 const SEED = Number(process.env['EPOST_TEST_SEED'] ?? 4)
@@ -12,7 +13,7 @@ function node(hex: string): NodeHandle {
 }
 
 describe(`PNS helpers (seed ${SEED})`, () => {
-  it('puts a row on the wire with our RTTs, and bounds the RTT to each entry from below', () => {
+  it('puts a row on the wire with our RTTs, and bounds the RTT to each entry from both sides', () => {
     const self = node('a')
     const table = new RoutingTable(self, 4)
     table.consider(node('1'), 30.4)
@@ -20,30 +21,55 @@ describe(`PNS helpers (seed ${SEED})`, () => {
     table.consider(node('3'), 1e9)
     const { row, rtts } = wireRow(table, 0)
     expect(row[1]).toEqual(['sim:1', 'sim:2', 'sim:3'])
-    // A sender 100 ms from us: |100 - 30| = 70; not measured -> 0; capped -> |100 - 65534|.
-    expect(leastRtts(100, rtts)).toEqual([70, 0, 65434])
+    // A sender 100 ms from us: 30 ms from it is 70..130 ms from us; not measured -> unbounded;
+    // capped -> |100 - 65534| .. 100 + 65534.
+    expect(rowBounds(100, rtts)).toEqual([{ least: 70, most: 130 }, UNBOUNDED, { least: 65434, most: 65634 }])
     // We never measured the sender: nothing is ruled out.
-    expect(leastRtts(undefined, rtts)).toEqual([0, 0, 0])
+    expect(rowBounds(undefined, rtts)).toEqual([UNBOUNDED, UNBOUNDED, UNBOUNDED])
     expect(wireRow(table, 5).row[1]).toEqual([])
   })
 
+  it('probes a candidate that may win, and not one that cannot or would win by little', () => {
+    // Entry 50 ms away, slack 2 ms, factor 3.
+    const worth = (least: number, most: number, occupant = 50): boolean => worthProbing({ least, most }, occupant, 2, 3)
+    expect(worth(10, 90)).toBe(true)
+    expect(worth(52, 60)).toBe(true)
+    expect(worth(53, 60)).toBe(false)
+    expect(worth(0, 149)).toBe(true)
+    expect(worth(0, 150)).toBe(false)
+    // No bound from above, or an entry not yet measured: only the least bound can rule it out.
+    expect(worthProbing(UNBOUNDED, 50, 2, 3)).toBe(true)
+    expect(worth(10, 900, Infinity)).toBe(true)
+  })
+
   it('measures one candidate per cell at a time and offers the waiting ones again, most promising first', () => {
-    const offered: Array<{ ids: string[]; least: number[] }> = []
-    const holds = new CellHolds(16, (c, least) => offered.push({ ids: c.map((h) => h.address), least }))
+    const offered: Array<{ ids: string[]; bounds: RttBounds[] }> = []
+    const holds = new CellHolds(16, (c, bounds) => offered.push({ ids: c.map((h) => h.address), bounds }))
     const cell = { row: 0, col: 1 }
-    expect(holds.wait(cell, node('11'), 5)).toBe(false)
+    expect(holds.wait(cell, node('11'), { least: 5, most: 9 })).toBe(false)
     const release = holds.hold(cell)
     expect(holds.held(cell)).toBe(true)
     expect(holds.held({ row: 0, col: 2 })).toBe(false)
     const rng = new Rng(SEED)
-    const least = Array.from({ length: MAX_QUEUED_PER_CELL + 4 }, () => rng.int(300))
-    least.forEach((l, i) => expect(holds.wait(cell, node(`1${i.toString(16)}`), l)).toBe(true))
+    const bounds = Array.from({ length: MAX_QUEUED_PER_CELL + 4 }, () => {
+      const least = rng.int(300)
+      return { least, most: least + rng.int(300) }
+    })
+    bounds.forEach((b, i) => expect(holds.wait(cell, node(`1${i.toString(16).padStart(2, '0')}`), b)).toBe(true))
+    // The same candidate heard of again: the two bounds meet.
+    const first = bounds[0] as RttBounds
+    expect(holds.wait(cell, node('100'), { least: first.least + 1, most: first.most + 50 })).toBe(true)
     release()
     expect(holds.held(cell)).toBe(false)
     expect(offered).toHaveLength(1)
-    const got = offered[0] as { ids: string[]; least: number[] }
-    // At most MAX_QUEUED_PER_CELL wait; the first ones to come are kept, sorted by their bound.
-    expect(got.least).toEqual(least.slice(0, MAX_QUEUED_PER_CELL).sort((a, b) => a - b))
+    const got = offered[0] as { ids: string[]; bounds: RttBounds[] }
+    // At most MAX_QUEUED_PER_CELL wait; the first ones to come are kept, sorted by the middle of their bounds.
+    const kept = bounds.slice(0, MAX_QUEUED_PER_CELL)
+    kept[0] = { least: first.least + 1, most: first.most }
+    const mid = (b: RttBounds): number => (b.least + b.most) / 2
+    expect(got.bounds).toHaveLength(MAX_QUEUED_PER_CELL)
+    expect(got.bounds.map(mid)).toEqual(kept.map(mid).sort((a, b) => a - b))
+    expect(got.bounds).toContainEqual(kept[0])
     release()
     expect(offered).toHaveLength(1)
     // A release from an older hold leaves a newer hold of the same cell alone.
@@ -67,7 +93,7 @@ describe('WireRows', () => {
     table.setRtt(node('1').id, 41)
     const second = rows.get(0)
     expect(second).not.toBe(first)
-    expect(leastRtts(0, second.rtts)).toEqual([41])
+    expect(rowBounds(0, second.rtts)).toEqual([{ least: 41, most: 41 }])
     table.consider(node('2'), 10)
     expect(rows.get(0).row[1]).toEqual(['sim:1', 'sim:2'])
     table.remove(node('1').id)

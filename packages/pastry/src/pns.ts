@@ -48,22 +48,48 @@ export class WireRows {
 }
 
 /**
- * The least RTT from us to each entry of a row sent by a node `ours` ms away, by the triangle
- * inequality: |RTT(us, sender) - RTT(sender, entry)| (0 where either is unknown).
+ * What the triangle inequality says of our RTT to a candidate C heard of from node A:
+ * |RTT(us, A) - RTT(A, C)| <= RTT(us, C) <= RTT(us, A) + RTT(A, C).
  */
-export function leastRtts(ours: number | undefined, wire: Uint8Array): number[] {
+export interface RttBounds {
+  least: number
+  most: number
+}
+
+/** Nothing known: any RTT is possible. */
+export const UNBOUNDED: RttBounds = Object.freeze({ least: 0, most: Infinity })
+
+/** The bounds on our RTT to each entry of a row sent by a node `ours` ms away (UNBOUNDED where either RTT is unknown). */
+export function rowBounds(ours: number | undefined, wire: Uint8Array): RttBounds[] {
   const view = new DataView(wire.buffer, wire.byteOffset, wire.byteLength)
-  const out = new Array<number>(wire.length / 2)
+  const out = new Array<RttBounds>(wire.length / 2)
   for (let i = 0; i < out.length; i++) {
     const theirs = view.getUint16(2 * i)
-    out[i] = ours === undefined || theirs > MAX_WIRE_RTT_MS ? 0 : Math.abs(ours - theirs)
+    out[i] = ours === undefined || theirs > MAX_WIRE_RTT_MS ? UNBOUNDED : { least: Math.abs(ours - theirs), most: ours + theirs }
   }
   return out
 }
 
+/**
+ * Should a candidate with `bounds` be probed for a cell whose entry is `occupant` ms away? Not
+ * when it cannot win (its least RTT exceeds the entry's, beyond `slack` for rounding), nor when
+ * its most RTT is `factor` times the entry's or more: such a candidate rarely wins, and then
+ * by little (docs/architecture.md has the figures).
+ */
+export function worthProbing(bounds: RttBounds, occupant: number, slack: number, factor: number): boolean {
+  if (bounds.least - slack > occupant) return false
+  // Without a bound from above (or an entry not yet measured) only the first rule applies.
+  return !Number.isFinite(bounds.most) || !Number.isFinite(occupant) || bounds.most < factor * occupant
+}
+
+/** The order in which waiting candidates are measured: the middle of their bounds, least first. */
+function estimate(b: RttBounds): number {
+  return Number.isFinite(b.most) ? (b.least + b.most) / 2 : Number.MAX_VALUE
+}
+
 interface Waiting {
   h: NodeHandle
-  least: number
+  bounds: RttBounds
 }
 
 /**
@@ -73,10 +99,10 @@ interface Waiting {
  */
 export class CellHolds {
   readonly #cols: number
-  readonly #reoffer: (candidates: NodeHandle[], least: number[]) => void
+  readonly #reoffer: (candidates: NodeHandle[], bounds: RttBounds[]) => void
   readonly #held = new Map<number, Waiting[]>()
 
-  constructor(cols: number, reoffer: (candidates: NodeHandle[], least: number[]) => void) {
+  constructor(cols: number, reoffer: (candidates: NodeHandle[], bounds: RttBounds[]) => void) {
     this.#cols = cols
     this.#reoffer = reoffer
   }
@@ -90,10 +116,13 @@ export class CellHolds {
   }
 
   /** Queues `h` behind the probe running for its cell; false if the cell is not held. */
-  wait(cell: { row: number; col: number }, h: NodeHandle, least: number): boolean {
+  wait(cell: { row: number; col: number }, h: NodeHandle, bounds: RttBounds): boolean {
     const q = this.#held.get(this.#key(cell))
     if (q === undefined) return false
-    if (q.length < MAX_QUEUED_PER_CELL) q.push({ h, least })
+    // Heard of from several nodes: each bounds it, and together they bound it tighter.
+    const same = q.find((w) => w.h.id.equals(h.id))
+    if (same !== undefined) same.bounds = { least: Math.max(same.bounds.least, bounds.least), most: Math.min(same.bounds.most, bounds.most) }
+    else if (q.length < MAX_QUEUED_PER_CELL) q.push({ h, bounds })
     return true
   }
 
@@ -106,10 +135,10 @@ export class CellHolds {
       if (this.#held.get(key) !== queued) return
       this.#held.delete(key)
       if (queued.length === 0) return
-      queued.sort((a, b) => a.least - b.least)
+      queued.sort((a, b) => estimate(a.bounds) - estimate(b.bounds))
       this.#reoffer(
         queued.map((x) => x.h),
-        queued.map((x) => x.least),
+        queued.map((x) => x.bounds),
       )
     }
   }
