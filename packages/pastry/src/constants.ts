@@ -31,8 +31,13 @@ export const JOIN_MAX_ROUNDS = 8
 
 /** Routing-table entries not heard from for this long are probed (dead entries cost reroutes). */
 export const TABLE_PROBE_INTERVAL_MS = 60_000
-/** Periodic routing-table maintenance: one row (round robin) from the nearest entry of it. */
-export const ROW_EXCHANGE_INTERVAL_MS = 60_000
+/**
+ * Periodic routing-table maintenance: one row (round robin) from the nearest entry of it, this
+ * often while the table keeps improving; after each exchange period in which no candidate took a
+ * cell the period doubles, up to ROW_EXCHANGE_BACKOFF times this (Trickle-style).
+ */
+export const ROW_EXCHANGE_INTERVAL_MS = 10_000
+export const ROW_EXCHANGE_BACKOFF = 8
 /** Periodic partition check: probe a remembered dead node or a bootstrap. */
 export const PARTITION_CHECK_INTERVAL_MS = 60_000
 /** Dead nodes remembered for partition healing. */

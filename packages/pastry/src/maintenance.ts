@@ -46,6 +46,9 @@ export class Maintenance {
   #running = false
   #probeRound = 0
   #rowCursor = 0
+  #rowPeriod = 0
+  /** table.taken at the last row exchange. */
+  #takenBefore = -1
 
   constructor(host: MaintenanceHost, clock: Clock, rng: Rng, intervals: MaintenanceIntervals) {
     this.#host = host
@@ -57,11 +60,12 @@ export class Maintenance {
   start(): void {
     if (this.#running) return
     this.#running = true
-    this.#every('leaf-set', this.#intervals.leafProbeIntervalMs, () => this.#probeLeafSet())
-    this.#every('rows', this.#intervals.rowExchangeIntervalMs, () => this.#exchangeRow())
-    this.#every('table', C.TABLE_PROBE_INTERVAL_MS, () => this.#probeTable())
-    this.#every('partition', this.#intervals.partitionCheckIntervalMs, () => this.#checkPartition())
-    this.#every('held', C.HOLD_TIMEOUT_MS, () => this.#host.releaseStaleHeld())
+    this.#every('leaf-set', () => this.#intervals.leafProbeIntervalMs, () => this.#probeLeafSet())
+    this.#rowPeriod = this.#intervals.rowExchangeIntervalMs
+    this.#every('rows', () => this.#rowPeriod, () => this.#exchangeRow())
+    this.#every('table', () => C.TABLE_PROBE_INTERVAL_MS, () => this.#probeTable())
+    this.#every('partition', () => this.#intervals.partitionCheckIntervalMs, () => this.#checkPartition())
+    this.#every('held', () => C.HOLD_TIMEOUT_MS, () => this.#host.releaseStaleHeld())
   }
 
   stop(): void {
@@ -77,7 +81,8 @@ export class Maintenance {
     if (best !== undefined) this.#host.fetchRow(best.handle, row)
   }
 
-  #every(name: string, ms: number, fn: () => void): void {
+  /** Runs `fn` every `period()` ms (asked afresh each time), jittered by ±10 %. */
+  #every(name: string, period: () => number, fn: () => void): void {
     const schedule = (): void => {
       this.#timers.set(
         name,
@@ -87,7 +92,7 @@ export class Maintenance {
             fn()
             schedule()
           },
-          ms * (0.9 + 0.2 * this.#rng.next()),
+          period() * (0.9 + 0.2 * this.#rng.next()),
         ),
       )
     }
@@ -130,10 +135,17 @@ export class Maintenance {
 
   /**
    * Pastry §2.5: ask the nearest entry of one row, round robin, for its copy of that row;
-   * candidates closer than our entries replace them (PNS).
+   * candidates closer than our entries replace them (PNS). The period adapts (see
+   * ROW_EXCHANGE_INTERVAL_MS).
    */
   #exchangeRow(): void {
-    const last = this.#host.table.lastRow
+    const table = this.#host.table
+    // Often while the table improves (after a join, while the ring grows or churns), rarely once
+    // exchanges stop bringing closer entries.
+    const min = this.#intervals.rowExchangeIntervalMs
+    this.#rowPeriod = table.taken !== this.#takenBefore ? min : Math.min(this.#rowPeriod * 2, min * C.ROW_EXCHANGE_BACKOFF)
+    this.#takenBefore = table.taken
+    const last = table.lastRow
     if (last < 0) return
     this.#refineRow(this.#rowCursor++ % (last + 1))
   }

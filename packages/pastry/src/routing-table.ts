@@ -21,6 +21,7 @@ export class RoutingTable {
   /** Bumped whenever a row's entries or their whole-ms RTTs change (lets callers cache its wire form). */
   readonly #versions: number[]
   #count = 0
+  #taken = 0
 
   constructor(self: NodeHandle, b: number) {
     this.self = self
@@ -42,6 +43,11 @@ export class RoutingTable {
 
   get size(): number {
     return this.#count
+  }
+
+  /** Candidates that took a cell so far (an empty one, or from a farther entry). */
+  get taken(): number {
+    return this.#taken
   }
 
   /** The cell a node belongs in, or undefined for this node itself. */
@@ -98,6 +104,7 @@ export class RoutingTable {
     if (cur === undefined) {
       r[cell.col] = { handle, rtt }
       this.#count++
+      this.#taken++
       this.#touch(cell.row)
       return { taken: true }
     }
@@ -107,6 +114,7 @@ export class RoutingTable {
     }
     if (rtt < cur.rtt) {
       r[cell.col] = { handle, rtt }
+      this.#taken++
       this.#touch(cell.row)
       return { taken: true, displaced: cur.handle }
     }
