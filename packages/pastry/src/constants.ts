@@ -54,8 +54,8 @@ export const DEAD_QUARANTINE_MS = 60_000
 export const PNS_PRUNE_SLACK_MS = 2
 /**
  * Nor is it probed when RTT(us, A) + RTT(A, C), the most the triangle inequality allows, is this
- * many times the entry's RTT or more: on a 2,000-node build such candidates were 35 % of the
- * probes and brought 1.3 % of the RTT improvement (docs/architecture.md).
+ * many times the entry's RTT or more: on a 2,000-node build such candidates were a fifth of the
+ * candidate probes and brought 0.3 % of the RTT improvement (docs/architecture.md).
  */
 export const PNS_PROBE_FACTOR = 3
 /** Candidates for one routing-table cell waiting while another is probed (more are dropped). */
