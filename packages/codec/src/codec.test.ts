@@ -133,6 +133,14 @@ describe('protocols', () => {
     const moved = decode([{ id: a.id, address: 'sim:a2' }], a).hs[0]
     expect(moved?.address).toBe('sim:a2')
     expect(moved).not.toBe(first.hs[0])
+    // Ids that agree in their first bytes (the cache's key) stay apart.
+    const twin1 = { id: Id.fromHex('0a'.repeat(4) + '11'.repeat(12)), address: 'sim:t' }
+    const twin2 = { id: Id.fromHex('0a'.repeat(4) + '22'.repeat(12)), address: 'sim:t' }
+    for (let i = 0; i < 3; i++) {
+      const got = decode([twin1, twin2, twin1], twin2)
+      expect(got.hs.map((h) => h.id.hex)).toEqual([twin1.id.hex, twin2.id.hex, twin1.id.hex])
+      expect(got.one.id.hex).toBe(twin2.id.hex)
+    }
     // Past the limit a handle not used for two generations is decoded afresh, with the same value.
     schema.setHandleCacheLimit(1)
     try {
