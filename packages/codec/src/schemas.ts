@@ -34,7 +34,11 @@ export const MAX_ADDRESS_LENGTH = 256
 class HandleCache {
   #young = new Map<string, NodeHandle>()
   #old = new Map<string, NodeHandle>()
-  limit = 1 << 16
+  #limit = 1 << 16
+
+  set limit(n: number) {
+    this.#limit = Math.max(1, Math.floor(n))
+  }
 
   get(ids: Uint8Array, offset: number, address: string): NodeHandle {
     const buf = Buffer.isBuffer(ids) ? ids : Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength)
@@ -43,7 +47,7 @@ class HandleCache {
     if (h !== undefined && h.address === address) return h
     h = this.#old.get(hex)
     if (h === undefined || h.address !== address) h = Object.freeze({ id: Id.fromBytes(buf, offset), address })
-    if (this.#young.size >= this.limit) {
+    if (this.#young.size >= this.#limit) {
       this.#old = this.#young
       this.#young = new Map()
     }
@@ -59,7 +63,7 @@ const handles = new HandleCache()
  * simulates more nodes than that sets it higher, or decoding keeps making fresh copies.
  */
 export function setHandleCacheLimit(n: number): void {
-  handles.limit = Math.max(1, Math.floor(n))
+  handles.limit = n
 }
 
 /** A node handle on the wire: [id bytes, transport address]. */

@@ -76,7 +76,8 @@ interface Scheduled {
   at: number
   seq: number
   fn: () => void
-  cancelled: boolean
+  /** Will not fire again: cancelled, or a one-shot timer that fired. */
+  done: boolean
   interval: number
 }
 
@@ -169,7 +170,7 @@ export class VirtualClock implements Clock {
         this.#push(top)
       } else {
         // Out of the heap for good: a later cancel() has nothing to drop.
-        top.cancelled = true
+        top.done = true
       }
       this.fired++
       top.fn()
@@ -178,7 +179,7 @@ export class VirtualClock implements Clock {
 
   #peek(): Scheduled | undefined {
     const h = this.#heap
-    while (h.length > 0 && (h[0] as Scheduled).cancelled) {
+    while (h.length > 0 && (h[0] as Scheduled).done) {
       this.#pop()
       this.#cancelled--
     }
@@ -186,14 +187,14 @@ export class VirtualClock implements Clock {
   }
 
   #schedule(fn: () => void, delay: number, interval: number): Timer {
-    const s: Scheduled = { at: this.#now + delay, seq: this.#seq++, fn, cancelled: false, interval }
+    const s: Scheduled = { at: this.#now + delay, seq: this.#seq++, fn, done: false, interval }
     this.#push(s)
     return {
       cancel: () => {
-        if (s.cancelled) return
+        if (s.done) return
         // The entry stays in the heap until its time comes (or the heap is compacted); what the
         // callback holds need not.
-        s.cancelled = true
+        s.done = true
         s.fn = noop
         if (++this.#cancelled > COMPACT_MIN && this.#cancelled * 2 > this.#heap.length) this.#compact()
       },
@@ -205,12 +206,9 @@ export class VirtualClock implements Clock {
    * cancelled: hop acks, probe replies), so the heap holds what can still fire.
    */
   #compact(): void {
-    const live = this.#heap.filter((s) => !s.cancelled)
-    this.#heap = []
+    // Sorted is a valid heap (a sorted array is a min-heap).
+    this.#heap = this.#heap.filter((s) => !s.done).sort((a, b) => a.at - b.at || a.seq - b.seq)
     this.#cancelled = 0
-    // Sorting gives a valid heap at once (a sorted array is a min-heap).
-    live.sort((a, b) => a.at - b.at || a.seq - b.seq)
-    this.#heap = live
   }
 
   #less(a: Scheduled, b: Scheduled): boolean {

@@ -4,9 +4,9 @@ import { MAX_TRACKED_PEERS, RTO_INITIAL_MS, RTO_MAX_MS, RTO_MIN_MS } from './con
 export type PeerStatus = 'alive' | 'suspected' | 'dead'
 
 /**
- * One per peer, and a node tracks hundreds: every field is set in the constructor and the times
- * are always numbers, so V8 keeps them as mutable doubles updated in place (a field that is
- * sometimes undefined would box a fresh heap number on every frame heard).
+ * One per peer, and a node tracks hundreds: every field is set in the constructor, and srtt is
+ * NaN (not undefined) until measured, so each numeric field keeps one representation and V8
+ * updates it in place.
  */
 class PeerState {
   handle: NodeHandle

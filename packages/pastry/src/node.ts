@@ -314,7 +314,7 @@ export class PastryNode implements Overlay, Startable {
    */
   #onAnnounce(from: NodeHandle, rtt: number | undefined): void {
     const cell = this.table.cellOf(from.id)
-    if (cell !== undefined && this.table.get(cell.row, cell.col) === undefined) this.table.consider(from, this.liveness.rtt(from.id) ?? Infinity)
+    if (cell !== undefined && this.table.get(cell.row, cell.col) === undefined) this.#considerForTable(from)
     if (this.leafSet.wants(from.id)) this.#admit(from, true)
     else if (!this.table.has(from.id)) this.offer([from], rtt === undefined ? undefined : [{ least: rtt, most: rtt }])
   }
@@ -425,37 +425,37 @@ export class PastryNode implements Overlay, Startable {
   offer(candidates: readonly NodeHandle[], bounds?: readonly RttBounds[]): void {
     for (let i = 0; i < candidates.length; i++) {
       const h = candidates[i] as NodeHandle
-      if (this.#probing.has(h.id.hex) || h.id.equals(this.localHandle.id)) continue
+      if (this.#probing.has(h.id.hex)) continue
+      const cell = this.table.cellOf(h.id)
+      if (cell === undefined) continue
+      const occupant = this.table.get(cell.row, cell.col)
+      const inTable = occupant?.handle.id.equals(h.id) === true
       const inLeaf = this.leafSet.has(h.id)
-      const inTable = this.table.has(h.id)
       if (inLeaf && inTable) continue
       if (this.liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS)) continue
       // A member of the leaf set is only a candidate for the table.
       const wantsLeaf = !inLeaf && this.leafSet.wants(h.id)
-      const cell = this.table.cellOf(h.id)
-      const occupant = cell === undefined ? undefined : this.table.get(cell.row, cell.col)
       const knownRtt = this.liveness.rtt(h.id)
       const wantsTable = !inTable && (occupant === undefined || knownRtt === undefined || knownRtt < occupant.rtt)
       if (!wantsLeaf && !wantsTable) continue
-      const b = bounds?.[i] ?? UNBOUNDED
-      if (!wantsLeaf && cell !== undefined) {
+      let release: (() => void) | undefined
+      if (!wantsLeaf) {
+        // Only the table wants it (PNS): not probed if it is not worth it, and one candidate per
+        // cell is measured at a time, since what it measures may rule out the rest.
+        const b = bounds?.[i] ?? UNBOUNDED
         if (occupant !== undefined && knownRtt === undefined && !worthProbing(b, occupant.rtt, C.PNS_PRUNE_SLACK_MS, C.PNS_PROBE_FACTOR)) {
           this.#m.pruned.inc()
           continue
         }
-        // One candidate per cell is measured at a time: what it measures may rule out the rest.
         if (this.#holds.wait(cell, h, b)) continue
-        const release = this.#holds.hold(cell)
-        void this.check(h, false, 'candidate').then((r) => {
-          if (r?.ready === true) this.#admit(h, true)
-          release()
-        })
-        continue
+        release = this.#holds.hold(cell)
       }
       void this.check(h, wantsLeaf, 'candidate').then((r) => {
-        if (r === undefined || !r.ready) return
-        this.#admit(h, true)
-        if (r.leafSet !== undefined && wantsLeaf) this.offer(r.leafSet)
+        if (r?.ready === true) {
+          this.#admit(h, true)
+          if (wantsLeaf && r.leafSet !== undefined) this.offer(r.leafSet)
+        }
+        release?.()
       })
     }
   }
@@ -465,8 +465,13 @@ export class PastryNode implements Overlay, Startable {
    * With `greet`, a node that enters our leaf set is sent a hello so that it takes us in too.
    */
   #admit(h: NodeHandle, greet: boolean): void {
-    this.table.consider(h, this.liveness.rtt(h.id) ?? Infinity)
+    this.#considerForTable(h)
     if (this.#admitToLeafSet(h) && greet && this.#ready) void this.hello(h)
+  }
+
+  /** Offers `h` to its routing-table cell at the RTT we measured to it (unmeasured: it takes only an empty cell). */
+  #considerForTable(h: NodeHandle): void {
+    this.table.consider(h, this.liveness.rtt(h.id) ?? Infinity)
   }
 
   /** Puts `h` in the leaf set if it belongs there, with update upcalls; true if it entered. */
@@ -514,7 +519,7 @@ export class PastryNode implements Overlay, Startable {
       if (wouldBe.has(h.id)) {
         probed.add(h.id.hex)
         unique.push(h)
-      } else if (!this.liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS)) this.table.consider(h, this.liveness.rtt(h.id) ?? Infinity)
+      } else if (!this.liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS)) this.#considerForTable(h)
     }
     this.metrics.counter('epost_pastry_probe_join_total').inc(unique.length)
     const replies = await Promise.all(unique.map(async (h) => ({ h, r: await this.probe(h, true) })))

@@ -5,8 +5,9 @@ import type { RoutingTable } from './routing-table.js'
 
 /**
  * Proximity neighbour selection helpers: rows on the wire with the sender's RTTs, the
- * triangle-inequality bound they give, and the per-cell queue that measures one candidate at a
- * time (see docs/architecture.md, "PNS candidates pruned by the triangle inequality").
+ * triangle-inequality bounds they give and whether a candidate is worth a probe, and the
+ * per-cell queue that measures one candidate at a time (docs/architecture.md, "PNS candidates
+ * pruned by the triangle inequality" and "PNS also uses the upper bound").
  */
 
 /** An RTT in the 2-byte wire form of row replies (above MAX_WIRE_RTT_MS: not measured). */
