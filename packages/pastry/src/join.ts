@@ -96,7 +96,7 @@ export class JoinApp implements Application {
       return
     }
     // A reply to a partition check: the other side's nodes near us.
-    if (this.#node.ready) this.#node.offer([body.root, ...body.leafSet, ...body.rows])
+    if (this.#node.ready) this.#node.membership.offer([body.root, ...body.leafSet, ...body.rows])
   }
 
   // --- as the joiner
@@ -157,7 +157,7 @@ export class JoinApp implements Application {
     const fresh = (h: NodeHandle): boolean => !this.#probed.has(h.id.hex) && !node.leafSet.has(h.id)
     let next = candidates.filter(fresh)
     for (let round = 0; round < C.JOIN_MAX_ROUNDS && next.length > 0; round++) {
-      const more = await node.probeAndAdmit(next, this.#probed)
+      const more = await node.membership.probeAndAdmit(next, this.#probed)
       next = more.filter((h) => fresh(h) && node.leafSet.wants(h.id))
     }
   }

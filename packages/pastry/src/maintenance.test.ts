@@ -31,11 +31,13 @@ describe(`Maintenance (seed ${SEED})`, () => {
       bootstraps: [],
       check: async () => undefined,
       probe: async () => undefined,
-      offer: () => undefined,
-      fetchRow: () => {
-        fetched.push(clock.now())
-        // What an exchange brings: a closer entry for some cell, or nothing.
-        if (improve) table.consider(node(`2${closer}`), closer--)
+      membership: {
+        offer: () => undefined,
+        fetchRow: () => {
+          fetched.push(clock.now())
+          // What an exchange brings: a closer entry for some cell, or nothing.
+          if (improve) table.consider(node(`2${closer}`), closer--)
+        },
       },
       sendControl: () => undefined,
       releaseStaleHeld: () => undefined,

@@ -3,6 +3,7 @@ import * as C from './constants.js'
 import { joinRequestBody } from './join.js'
 import type { LeafSet } from './leaf-set.js'
 import type { Liveness } from './liveness.js'
+import type { Membership } from './membership.js'
 import type { MessageBody, PastryMessageName } from './messages.js'
 import type { RoutingTable } from './routing-table.js'
 
@@ -17,9 +18,8 @@ export interface MaintenanceHost {
   /** Liveness check with retries; declares the node dead if it stays silent. */
   check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<MessageBody<'probeReply'> | undefined>
   probe(h: NodeHandle, wantLeafSet: boolean): Promise<MessageBody<'probeReply'> | undefined>
-  offer(candidates: readonly NodeHandle[]): void
-  /** Asks `h` for one row of its table; its entries become candidates. */
-  fetchRow(h: NodeHandle, row: number): void
+  /** Where candidates go, and how a row is asked for (its entries become candidates). */
+  readonly membership: Pick<Membership, 'offer' | 'fetchRow'>
   sendControl<N extends PastryMessageName>(to: NodeHandle, name: N, body: unknown): void
   /** Hands messages held too long by a node that is still not ready to a ready neighbour. */
   releaseStaleHeld(): void
@@ -78,7 +78,7 @@ export class Maintenance {
   #refineRow(row: number): void {
     let best: { handle: NodeHandle; rtt: number } | undefined
     for (const e of this.#host.table.row(row)) if (best === undefined || e.rtt < best.rtt) best = e
-    if (best !== undefined) this.#host.fetchRow(best.handle, row)
+    if (best !== undefined) this.#host.membership.fetchRow(best.handle, row)
   }
 
   /** Runs `fn` every `period()` ms (asked afresh each time), jittered by ±10 %. */
@@ -114,7 +114,7 @@ export class Maintenance {
       const neighbour = neighbours.has(h.id.hex)
       if (!neighbour && (!all || host.liveness.lastHeard(h.id) > quiet)) continue
       void host.check(h, neighbour, 'leafset').then((r) => {
-        if (r?.leafSet !== undefined) host.offer(r.leafSet)
+        if (r?.leafSet !== undefined) host.membership.offer(r.leafSet)
       })
     }
   }
@@ -165,7 +165,7 @@ export class Maintenance {
     void host.probe(h, true).then((r) => {
       if (r === undefined || !r.ready) return
       host.liveness.heard(h)
-      host.offer([h, ...(r.leafSet ?? [])])
+      host.membership.offer([h, ...(r.leafSet ?? [])])
       host.sendControl(h, 'joinRequest', joinRequestBody(host.localHandle))
     })
   }

@@ -8,8 +8,8 @@ import { Liveness } from './liveness.js'
 import { pastryProtocol } from './messages.js'
 import type { MessageBody, PastryMessage, PastryMessageName } from './messages.js'
 import { RoutingTable } from './routing-table.js'
-import { CellHolds, UNBOUNDED, WireRows, rowBounds, worthProbing } from './pns.js'
-import type { RttBounds } from './pns.js'
+import { WireRows } from './pns.js'
+import { Membership } from './membership.js'
 import { PendingReplies } from './pending.js'
 import { createEndpoint } from './endpoint.js'
 import { JoinApp, JOIN_PROTOCOL } from './join.js'
@@ -68,7 +68,6 @@ export class PastryNode implements Overlay, Startable {
   #wireCache: { version: number; wire: [Uint8Array, string[]] } | undefined
   readonly #probing = new Map<string, Promise<MessageBody<'probeReply'> | undefined>>()
   readonly #hellos: PendingReplies<NodeHandle[]>
-  readonly #holds: CellHolds
   readonly #wireRows: WireRows
   readonly #maintenance: Maintenance
   readonly #router: Router
@@ -81,7 +80,9 @@ export class PastryNode implements Overlay, Startable {
   }
   #ready = false
   readonly #sent: Partial<Record<PastryMessageName, Counter>> = {}
-  readonly #m: { malformed: Counter; control: Counter; deaths: Counter; pruned: Counter }
+  readonly #m: { malformed: Counter; control: Counter }
+  /** @internal who is in the leaf set and the table (candidates, PNS, repair): for the join and maintenance. */
+  readonly membership: Membership
   readonly metrics: Metrics
 
   constructor(init: PastryInit, components: PastryComponents) {
@@ -105,12 +106,12 @@ export class PastryNode implements Overlay, Startable {
     this.leafSet = new LeafSet(this.localHandle, this.#opts.leafSetSize)
     this.table = new RoutingTable(this.localHandle, this.b)
     this.#wireRows = new WireRows(this.table)
-    this.#holds = new CellHolds(this.table.cols, (candidates, bounds) => this.offer(candidates, bounds))
     this.#probes = new PendingReplies(this.#clock)
     this.#hellos = new PendingReplies(this.#clock)
     this.liveness = new Liveness(this.#clock, { rtoInitialMs: init.rtoInitialMs, rtoMinMs: init.rtoMinMs, rtoMaxMs: init.rtoMaxMs })
     const counter = (n: string): Counter => this.metrics.counter(`epost_pastry_${n}_total`)
-    this.#m = { malformed: counter('malformed'), control: counter('control_sent'), deaths: counter('peer_dead'), pruned: counter('probe_pruned') }
+    this.#m = { malformed: counter('malformed'), control: counter('control_sent') }
+    this.membership = new Membership(this, this.#rng, { pruned: counter('probe_pruned'), joinProbes: counter('probe_join'), deaths: counter('peer_dead') }, this.#log, this.#opts.leafSetSize)
     const routeCounters = {
       sent: counter('route_sent'),
       forwarded: counter('route_forwarded'),
@@ -256,7 +257,7 @@ export class PastryNode implements Overlay, Startable {
       if (isEpostError(err, 'EPOST_TRANSPORT_PEER_MISMATCH')) {
         // The address does not belong to the id we were told: never use this handle.
         this.liveness.markDead(to)
-        this.#forget(to)
+        this.membership.forget(to)
       }
       onFail?.()
     })
@@ -275,7 +276,7 @@ export class PastryNode implements Overlay, Startable {
     }
     if (this.liveness.heard(from) && this.#ready) {
       // A node we had given up on talks to us again (a partition healed, or a false suspicion).
-      this.offer([from])
+      this.membership.offer([from])
     }
     const handler = this.#handlers[msg.name] as Handler
     handler(from, msg.body as never)
@@ -291,32 +292,19 @@ export class PastryNode implements Overlay, Startable {
       app.deliver({ key: undefined, payload: b.payload, source: from, from, hops: 1 })
     },
     probe: (from, b) => {
-      if (b.announce === true) this.#onAnnounce(from, b.rtt)
+      if (b.announce === true) this.membership.onAnnounce(from, b.rtt)
       const row = b.row === undefined ? {} : this.#wireRows.get(b.row)
       this.#send(from, 'probeReply', { nonce: b.nonce, ready: this.#ready, leafSet: b.leafSet ? this.#wireLeafSet() : undefined, ...row })
     },
     probeReply: (_from, b) => void this.#probes.settle(b.nonce, b),
     hello: (from, b) => {
-      this.#admit(from, false)
+      this.membership.admit(from, false)
       this.#send(from, 'helloAck', { nonce: b.nonce, leafSet: this.#wireLeafSet() })
     },
     // An unsolicited (or late) leaf set is still news of nodes near us.
-    helloAck: (_from, b) => void (this.#hellos.settle(b.nonce, b.leafSet) || this.offer(b.leafSet)),
+    helloAck: (_from, b) => void (this.#hellos.settle(b.nonce, b.leafSet) || this.membership.offer(b.leafSet)),
     joinRequest: (from, b) => this.#join.onJoinRequest(from, b),
     joinReply: (from, b) => this.#join.onJoinReply(from, b),
-  }
-
-  /**
-   * A ready node tells us it exists (it asked for one of our rows as it became ready): an empty
-   * cell takes it at once; an occupied one only if a probe shows it is closer (PNS). The RTT it
-   * measured to us only saves a probe that could not win (claiming less gains it nothing: we
-   * measure before it displaces anyone).
-   */
-  #onAnnounce(from: NodeHandle, rtt: number | undefined): void {
-    const cell = this.table.cellOf(from.id)
-    if (cell !== undefined && this.table.get(cell.row, cell.col) === undefined) this.#considerForTable(from)
-    if (this.leafSet.wants(from.id)) this.#admit(from, true)
-    else if (!this.table.has(from.id)) this.offer([from], rtt === undefined ? undefined : [{ least: rtt, most: rtt }])
   }
 
   /** The leaf set in wire form, cached until it changes (most control replies carry it). */
@@ -326,25 +314,6 @@ export class PastryNode implements Overlay, Startable {
   }
 
   // ---------------------------------------------------------------- probing & membership
-
-  /**
-   * Asks `h` for row `row` of its table (and, with `announce`, tells it we are ready), measuring
-   * the RTT on the way; the row's entries are offered as candidates. If `h` does not answer, a
-   * liveness check follows.
-   */
-  fetchRow(h: NodeHandle, row: number, announce = false): void {
-    const rtt = this.liveness.rtt(h.id)
-    const extra = announce ? { row, announce, ...(rtt === undefined ? {} : { rtt: Math.round(rtt) }) } : { row }
-    // An entry join admitted unmeasured: candidates for its cell wait for this measurement.
-    const cell = this.table.cellOf(h.id)
-    const entry = cell === undefined ? undefined : this.table.get(cell.row, cell.col)
-    const release = cell !== undefined && entry?.handle.id.equals(h.id) === true && entry.rtt === Infinity && !this.#holds.held(cell) ? this.#holds.hold(cell) : undefined
-    void this.probe(h, false, undefined, extra).then((r) => {
-      release?.()
-      if (r === undefined) void this.check(h, false, 'row')
-      else if (r.row !== undefined && r.rtts !== undefined) this.offer(r.row, rowBounds(this.liveness.rtt(h.id), r.rtts))
-    })
-  }
 
   /** One probe with a timeout; undefined if it went unanswered. */
   probe(h: NodeHandle, wantLeafSet: boolean, timeoutMs = this.liveness.rto(h.id), extra: { row?: number; announce?: boolean; rtt?: number } = {}): Promise<MessageBody<'probeReply'> | undefined> {
@@ -379,109 +348,11 @@ export class PastryNode implements Overlay, Startable {
         this.liveness.suspect(h)
         timeout = Math.min(timeout * 2, C.RTO_MAX_MS * 2)
       }
-      this.#declareDead(h)
+      this.membership.declareDead(h)
       return undefined
     })().finally(() => this.#probing.delete(h.id.hex))
     this.#probing.set(h.id.hex, run)
     return run
-  }
-
-  #declareDead(h: NodeHandle): void {
-    if (this.liveness.status(h.id) === 'dead' && !this.leafSet.has(h.id) && !this.table.has(h.id)) return
-    this.#m.deaths.inc()
-    this.liveness.markDead(h)
-    this.#log.debug('peer declared dead', { peer: h.id })
-    this.#forget(h)
-  }
-
-  /** Removes `h` from all routing state and repairs what it leaves behind. */
-  #forget(h: NodeHandle): void {
-    const wasLeaf = this.leafSet.has(h.id)
-    const cell = this.table.cellOf(h.id)
-    if (this.table.remove(h.id) && cell !== undefined) this.#repairCell(cell.row)
-    if (wasLeaf) {
-      const onCw = this.leafSet.cw.some((x) => x.id.equals(h.id))
-      this.leafSet.remove(h.id)
-      this.#notify(h, false)
-      // Refill from the farthest live member on that side (its leaf set extends ours).
-      const side = onCw ? this.leafSet.cw : this.leafSet.ccw
-      const far = side[side.length - 1] ?? this.leafSet.members()[0]
-      if (far !== undefined) void this.check(far, true, 'repair').then((r) => r?.leafSet !== undefined && this.offer(r.leafSet))
-    }
-  }
-
-  #repairCell(row: number): void {
-    const others = this.table.row(row)
-    if (others.length > 0) this.fetchRow(this.#rng.pick(others).handle, row)
-  }
-
-  /**
-   * Candidates heard of from others. Each must answer a probe over an authenticated connection,
-   * say it is ready, and then it is admitted where it improves the leaf set or the routing table
-   * (the probe also measures the RTT that proximity neighbour selection compares).
-   * `bounds[i]`, when known, bounds the RTT to candidate i (the triangle inequality through the
-   * node that told us of it): a candidate not worth probing against its cell's entry is not probed.
-   */
-  offer(candidates: readonly NodeHandle[], bounds?: readonly RttBounds[]): void {
-    for (let i = 0; i < candidates.length; i++) {
-      const h = candidates[i] as NodeHandle
-      if (this.#probing.has(h.id.hex)) continue
-      const cell = this.table.cellOf(h.id)
-      if (cell === undefined) continue
-      const occupant = this.table.get(cell.row, cell.col)
-      const inTable = occupant?.handle.id.equals(h.id) === true
-      const inLeaf = this.leafSet.has(h.id)
-      if (inLeaf && inTable) continue
-      if (this.liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS)) continue
-      // A member of the leaf set is only a candidate for the table.
-      const wantsLeaf = !inLeaf && this.leafSet.wants(h.id)
-      const knownRtt = this.liveness.rtt(h.id)
-      const wantsTable = !inTable && (occupant === undefined || knownRtt === undefined || knownRtt < occupant.rtt)
-      if (!wantsLeaf && !wantsTable) continue
-      let release: (() => void) | undefined
-      if (!wantsLeaf) {
-        // Only the table wants it (PNS): not probed if it is not worth it, and one candidate per
-        // cell is measured at a time, since what it measures may rule out the rest.
-        const b = bounds?.[i] ?? UNBOUNDED
-        if (occupant !== undefined && knownRtt === undefined && !worthProbing(b, occupant.rtt, C.PNS_PRUNE_SLACK_MS, C.PNS_PROBE_FACTOR)) {
-          this.#m.pruned.inc()
-          continue
-        }
-        if (this.#holds.wait(cell, h, b)) continue
-        release = this.#holds.hold(cell)
-      }
-      void this.check(h, wantsLeaf, 'candidate').then((r) => {
-        if (r?.ready === true) {
-          this.#admit(h, true)
-          if (wantsLeaf && r.leafSet !== undefined) this.offer(r.leafSet)
-        }
-        release?.()
-      })
-    }
-  }
-
-  /**
-   * Takes `h` into the routing table (if it improves its cell) and the leaf set (if it belongs).
-   * With `greet`, a node that enters our leaf set is sent a hello so that it takes us in too.
-   */
-  #admit(h: NodeHandle, greet: boolean): void {
-    this.#considerForTable(h)
-    if (this.#admitToLeafSet(h) && greet && this.#ready) void this.hello(h)
-  }
-
-  /** Offers `h` to its routing-table cell at the RTT we measured to it (unmeasured: it takes only an empty cell). */
-  #considerForTable(h: NodeHandle): void {
-    this.table.consider(h, this.liveness.rtt(h.id) ?? Infinity)
-  }
-
-  /** Puts `h` in the leaf set if it belongs there, with update upcalls; true if it entered. */
-  #admitToLeafSet(h: NodeHandle): boolean {
-    if (!this.leafSet.wants(h.id)) return false
-    const { added, evicted } = this.leafSet.add(h)
-    if (!added) return false
-    this.#notify(h, true)
-    for (const e of evicted) this.#notify(e, false)
-    return true
   }
 
   /** Sends hello to `h`; resolves with its leaf set, or undefined if it did not answer in time. */
@@ -491,7 +362,13 @@ export class PastryNode implements Overlay, Startable {
     return reply
   }
 
-  #notify(h: NodeHandle, joined: boolean): void {
+  /** Is a liveness check of `h` running? @internal for Membership. */
+  checking(h: NodeHandle): boolean {
+    return this.#probing.has(h.id.hex)
+  }
+
+  /** The applications' update upcall. @internal for Membership. */
+  notify(h: NodeHandle, joined: boolean): void {
     for (const app of this.#apps.values()) app.update?.(h, joined)
   }
 
@@ -502,56 +379,13 @@ export class PastryNode implements Overlay, Startable {
     this.#send(to, name, body, onFail)
   }
 
-  /**
-   * Probes each candidate for the leaf set (in parallel) and admits those that are alive and
-   * ready; returns what their replies reveal. Candidates only for the routing table go into
-   * empty cells unprobed: the row request sent to every entry once this node is ready measures
-   * them (and a silent one is checked and dropped).
-   */
-  async probeAndAdmit(candidates: readonly NodeHandle[], probed: Set<string>): Promise<NodeHandle[]> {
-    // The leaf set these candidates would make, were they all alive: those are probed.
-    const wouldBe = new LeafSet(this.localHandle, this.#opts.leafSetSize)
-    for (const h of this.leafSet.members()) wouldBe.add(h)
-    for (const h of candidates) if (!h.id.equals(this.localHandle.id)) wouldBe.add(h)
-    const unique: NodeHandle[] = []
-    for (const h of candidates) {
-      if (probed.has(h.id.hex) || h.id.equals(this.localHandle.id)) continue
-      if (wouldBe.has(h.id)) {
-        probed.add(h.id.hex)
-        unique.push(h)
-      } else if (!this.liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS)) this.#considerForTable(h)
-    }
-    this.metrics.counter('epost_pastry_probe_join_total').inc(unique.length)
-    const replies = await Promise.all(unique.map(async (h) => ({ h, r: await this.probe(h, true) })))
-    const more: NodeHandle[] = []
-    for (const { h, r } of replies) {
-      if (r === undefined) {
-        this.liveness.suspect(h)
-        continue
-      }
-      // A node that is itself still joining is admitted only into the leaf set: it is a
-      // concurrent joiner next to us, and both must know each other before either is ready
-      // (our hello makes it take us in). It holds what it would be root for until it is ready.
-      if (!r.ready) {
-        this.#admitToLeafSet(h)
-        continue
-      }
-      this.#admit(h, false)
-      if (r.leafSet !== undefined) more.push(...r.leafSet)
-    }
-    return more
-  }
-
   /** @internal for JoinApp: the leaf set is confirmed; this node may act as a root. */
   becomeReady(): void {
     if (this.#ready) return
     this.#ready = true
     this.#log.debug('ready', { leafSet: this.leafSet.size, table: this.table.size })
     this.#router.releaseHeld()
-    // Second join phase (Pastry §2.4/§2.5): each entry's copy of its row offers candidates for
-    // ours, and the nearest per cell is kept. The same probe measures the entry (join admitted
-    // it unprobed) and tells it we exist, so it can take us into its own table.
-    for (let r = 0; r <= this.table.lastRow; r++) for (const e of this.table.row(r)) this.fetchRow(e.handle, r, !this.leafSet.has(e.handle.id))
+    this.membership.refineAfterJoin()
   }
 
   /** @internal for Maintenance. */
