@@ -38,8 +38,12 @@ export const TABLE_PROBE_INTERVAL_MS = 60_000
  */
 export const ROW_EXCHANGE_INTERVAL_MS = 10_000
 export const ROW_EXCHANGE_BACKOFF = 8
-/** Periodic partition check: probe a remembered dead node or a bootstrap. */
+/**
+ * Periodic partition check: probe a remembered dead node or a bootstrap. The period doubles after
+ * each check while no node is declared dead, up to PARTITION_CHECK_BACKOFF times this.
+ */
 export const PARTITION_CHECK_INTERVAL_MS = 60_000
+export const PARTITION_CHECK_BACKOFF = 8
 /** Dead nodes remembered for partition healing. */
 export const MAX_REMEMBERED_DEAD = 32
 /** How long a node declared dead stays refused as a candidate (unless it talks to us directly). */

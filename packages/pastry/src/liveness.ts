@@ -36,6 +36,7 @@ export class Liveness {
   readonly #clock: Clock
   readonly #peers = new Map<string, PeerState>()
   readonly #opts: LivenessOptions
+  #deaths = 0
 
   constructor(clock: Clock, opts: Partial<LivenessOptions> = {}) {
     this.#clock = clock
@@ -128,6 +129,7 @@ export class Liveness {
 
   markDead(h: NodeHandle): void {
     const p = this.#get(h)
+    this.#deaths++
     p.status = 'dead'
     p.deadAt = this.#clock.now()
   }
@@ -139,6 +141,11 @@ export class Liveness {
       .sort((a, b) => b.deadAt - a.deadAt)
       .slice(0, limit)
       .map((p) => p.handle)
+  }
+
+  /** Peers declared dead so far (a count that only grows). */
+  get deaths(): number {
+    return this.#deaths
   }
 
   get tracked(): number {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Id, Rng, VirtualClock, handle } from '@epost/core'
 import type { NodeHandle } from '@epost/core'
-import { ROW_EXCHANGE_BACKOFF, ROW_EXCHANGE_INTERVAL_MS, TABLE_PROBE_INTERVAL_MS } from './constants.js'
+import { PARTITION_CHECK_BACKOFF, PARTITION_CHECK_INTERVAL_MS, ROW_EXCHANGE_BACKOFF, ROW_EXCHANGE_INTERVAL_MS, TABLE_PROBE_INTERVAL_MS } from './constants.js'
 import { LeafSet } from './leaf-set.js'
 import { Liveness } from './liveness.js'
 import { Maintenance } from './maintenance.js'
@@ -71,5 +71,61 @@ describe(`Maintenance (seed ${SEED})`, () => {
     fetched.length = 0
     await clock.advance(TABLE_PROBE_INTERVAL_MS)
     expect(fetched).toEqual([])
+  })
+
+  it('checks for a healed partition every minute while nodes die, and backs off while none do', async () => {
+    const clock = new VirtualClock()
+    const self = node('a')
+    const boot = node('b')
+    const liveness = new Liveness(clock)
+    const probed: Array<{ at: number; hex: string }> = []
+    const joinRequests: string[] = []
+    const host: MaintenanceHost = {
+      localHandle: self,
+      leafSet: new LeafSet(self, 16),
+      table: new RoutingTable(self, 4),
+      liveness,
+      ready: true,
+      // A bootstrap this node no longer knows: a candidate for every check.
+      bootstraps: [boot],
+      check: async () => undefined,
+      probe: async (h) => {
+        probed.push({ at: clock.now(), hex: h.id.hex })
+        return { nonce: 0, ready: true }
+      },
+      membership: { offer: () => undefined, fetchRow: () => undefined },
+      sendControl: (to, name) => void (name === 'joinRequest' && joinRequests.push(to.id.hex)),
+      releaseStaleHeld: () => undefined,
+    }
+    const base = PARTITION_CHECK_INTERVAL_MS
+    const m = new Maintenance(host, clock, new Rng(SEED), { leafProbeIntervalMs: 10_000, rowExchangeIntervalMs: ROW_EXCHANGE_INTERVAL_MS, partitionCheckIntervalMs: base })
+    m.start()
+    // No node dies: the period doubles up to its cap, and each check asks the bootstrap.
+    const quiet = 40 * base
+    await clock.advance(quiet)
+    const cap = base * PARTITION_CHECK_BACKOFF
+    expect(probed.length).toBeLessThan(quiet / cap + 6)
+    const gaps = probed.slice(1).map((p, i) => p.at - (probed[i] as { at: number }).at)
+    expect(Math.max(...gaps)).toBeGreaterThan(0.9 * cap)
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(1.1 * cap)
+    expect(joinRequests).toHaveLength(probed.length)
+    // Nodes are declared dead (a partition cuts off the other side), and the bootstrap is now
+    // known: after the check already scheduled, the next comes a minute later, and probes the dead.
+    host.leafSet.add(boot)
+    const lost = [node('c1'), node('c2'), node('c3')]
+    for (const h of lost) liveness.markDead(h)
+    probed.length = 0
+    await clock.advance(1.1 * cap + 1.1 * base)
+    expect(probed.length).toBeGreaterThanOrEqual(2)
+    expect((probed[1] as { at: number }).at - (probed[0] as { at: number }).at).toBeLessThanOrEqual(1.1 * base)
+    expect(probed.every((p) => lost.some((h) => h.id.hex === p.hex))).toBe(true)
+    // Each dead node that answered (the partition healed) is alive again, and was asked to route
+    // a join request for us; while they keep answering, checks stay a minute apart.
+    await clock.advance(2 * 1.1 * base)
+    for (const h of lost) expect(liveness.status(h.id)).toBe('alive')
+    for (const h of lost) expect(joinRequests).toContain(h.id.hex)
+    const gapsAfter = probed.slice(1).map((p, i) => p.at - (probed[i] as { at: number }).at)
+    expect(Math.max(...gapsAfter)).toBeLessThanOrEqual(1.1 * base)
+    m.stop()
   })
 })

@@ -49,6 +49,11 @@ export class Maintenance {
   #rowPeriod = 0
   /** table.taken at the last row exchange. */
   #takenBefore = -1
+  #partitionPeriod = 0
+  /** liveness.deaths at the last partition check. */
+  #deathsBefore = 0
+  /** A node declared dead answered a partition check since the last one. */
+  #revived = false
 
   constructor(host: MaintenanceHost, clock: Clock, rng: Rng, intervals: MaintenanceIntervals) {
     this.#host = host
@@ -64,7 +69,8 @@ export class Maintenance {
     this.#rowPeriod = this.#intervals.rowExchangeIntervalMs
     this.#every('rows', () => this.#rowPeriod, () => this.#exchangeRow())
     this.#every('table', () => C.TABLE_PROBE_INTERVAL_MS, () => this.#probeTable())
-    this.#every('partition', () => this.#intervals.partitionCheckIntervalMs, () => this.#checkPartition())
+    this.#partitionPeriod = this.#intervals.partitionCheckIntervalMs
+    this.#every('partition', () => this.#partitionPeriod, () => this.#checkPartition())
     this.#every('held', () => C.HOLD_TIMEOUT_MS, () => this.#host.releaseStaleHeld())
   }
 
@@ -152,18 +158,29 @@ export class Maintenance {
 
   /**
    * Partition healing (FreePastry's PartitionHandler): probe a node we declared dead, or a
-   * bootstrap we no longer know; if it answers, it is on the other side of a healed partition,
-   * and a join request through it for our own id brings back the nodes nearest to us there.
+   * bootstrap we no longer know; if it answers, it may be on the other side of a healed
+   * partition, and a join request through it for our own id brings back the nodes nearest to us
+   * there. The check runs every partitionCheckIntervalMs while nodes are being declared dead (a
+   * partition declares the whole other side dead) or a dead one turns out alive; otherwise its
+   * period doubles, up to PARTITION_CHECK_BACKOFF times, so that a quiet ring does not send a join
+   * request through its bootstrap every minute for ever.
    */
   #checkPartition(): void {
     const host = this.#host
+    const base = this.#intervals.partitionCheckIntervalMs
+    const deaths = host.liveness.deaths
+    this.#partitionPeriod = deaths !== this.#deathsBefore || this.#revived ? base : Math.min(this.#partitionPeriod * 2, base * C.PARTITION_CHECK_BACKOFF)
+    this.#deathsBefore = deaths
+    this.#revived = false
     if (!host.ready) return
     const known = (h: NodeHandle): boolean => host.leafSet.has(h.id) || host.table.has(h.id)
-    const candidates = [...host.liveness.dead(C.MAX_REMEMBERED_DEAD), ...host.bootstraps.filter((h) => !known(h))]
+    const dead = host.liveness.dead(C.MAX_REMEMBERED_DEAD)
+    const candidates = [...dead, ...host.bootstraps.filter((h) => !known(h))]
     if (candidates.length === 0) return
     const h = this.#rng.pick(candidates)
     void host.probe(h, true).then((r) => {
       if (r === undefined || !r.ready) return
+      if (dead.includes(h)) this.#revived = true
       host.liveness.heard(h)
       host.membership.offer([h, ...(r.leafSet ?? [])])
       host.sendControl(h, 'joinRequest', joinRequestBody(host.localHandle))
