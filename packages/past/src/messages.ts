@@ -31,7 +31,8 @@ export const pastProtocol = defineProtocol(PAST_PROTOCOL, {
   fetchReply: { type: 10, schema: v.object({ req: uint, block: v.optional(block) }) },
   /** Upkeep: "these are my keys in this arc, bucket by bucket"; the answer names the peer's keys in differing buckets. */
   sync: { type: 11, schema: v.object({ req: uint, from: id, to: id, xor: bytes(DIGEST_BUCKETS * ID_BYTES), counts: schema.list(uint, DIGEST_BUCKETS) }) },
-  syncReply: { type: 12, schema: v.object({ req: uint, keys: bytes(MAX_SYNC_KEYS * ID_BYTES) }) },
+  // `code`: the peer could not read its store (the keys are then empty); the asker moves on at once.
+  syncReply: { type: 12, schema: v.object({ req: uint, keys: bytes(MAX_SYNC_KEYS * ID_BYTES), code: v.optional(v.pipe(v.string(), v.maxLength(64))) }) },
   /** A reader hands a verified content-hash block to the first hop of its route, to cache. */
   cache: { type: 13, schema: v.object({ key: id, block }) },
 })

@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest'
-import { Id, RealClock, Rng, createMetrics } from '@epost/core'
+import { EpostError, Id, RealClock, Rng, createMetrics } from '@epost/core'
 import { TestOverlayNetwork } from '@epost/compliance'
 import { encodeUserCertificate, issueUserCertificate, signingKeyPairFromSeed, userCertificateHandle } from '@epost/crypto'
 import { memoryStore } from '@epost/store/memory'
 import { PastNode, blockHandle, appendBlock, appendEntry, appendHandle, certificateBlock, contentBlock, decodeBlock, encodeBlock, entryId, publicKeyBlock, publicKeyHandle, tombstone, trimRecord } from './index.js'
 import type { Block } from './index.js'
 import { pastProtocol } from './messages.js'
+import { emptyDigest } from './digest.js'
 
 const SEED = Number(process.env['EPOST_TEST_SEED'] ?? 5)
 const K = 5
 
-async function ring(n: number, seed = SEED) {
+async function ring(n: number, seed = SEED, lookupTimeoutMs = 200) {
   const rng = new Rng(seed)
   const ca = signingKeyPairFromSeed(rng.bytes(32))
   const net = new TestOverlayNetwork()
@@ -20,7 +21,7 @@ async function ring(n: number, seed = SEED) {
   for (let i = 0; i < n; i++) {
     const store = memoryStore()
     await store.start()
-    nodes.push(new PastNode({ replicas: K, lookupTimeoutMs: 200, replicateTimeoutMs: 300, insertTimeoutMs: 500 }, { overlay: net.add(Id.random((b) => rng.bytes(b))), store, clock, caPublicKey: ca.publicKey, metrics }))
+    nodes.push(new PastNode({ replicas: K, lookupTimeoutMs, replicateTimeoutMs: 300, insertTimeoutMs: 500 }, { overlay: net.add(Id.random((b) => rng.bytes(b))), store, clock, caPublicKey: ca.publicKey, metrics }))
   }
   const byId = (id: Id): PastNode => nodes.find((p) => p.endpoint.localHandle.id.equals(id)) as PastNode
   const replicasOf = (handle: Id): PastNode[] => net.closest(handle, K).map((h) => byId(h.id))
@@ -221,5 +222,22 @@ describe(`PAST over the test overlay (seed ${SEED})`, () => {
     expect(r.metrics.snapshot()['epost_past_malformed_total']).toBe(2)
     const res = await a.insert(contentBlock(bytesOf('still fine')), { k: 3 })
     expect(res.stored).toBe(3)
+  })
+
+  it('answers a sync it cannot serve (its store fails) with an error, so the asker need not wait', async () => {
+    // Timeouts long enough that a silent peer would outlast the test's own timeout.
+    const r = await ring(6, SEED, 60_000)
+    const [a, b] = r.nodes as [PastNode, PastNode]
+    b.store.scan = () => {
+      throw new EpostError('EPOST_STORE_IO', 'disk read failed')
+    }
+    const range = { from: Id.fromBigInt(0n), to: Id.fromBigInt((1n << 128n) - 1n) }
+    expect(await a.sync(b.endpoint.localHandle, range, emptyDigest())).toBeUndefined()
+    // A healthy peer still answers with its keys.
+    const res = await a.insert(contentBlock(bytesOf('synced')), { k: 3, quorum: 3 })
+    const held = await Promise.all(r.nodes.map((p) => p.store.has(res.handle)))
+    const holder = r.nodes.find((p, i) => p !== a && p !== b && held[i] === true) as PastNode
+    const keys = await a.sync(holder.endpoint.localHandle, range, emptyDigest())
+    expect(keys?.map((k) => k.hex)).toContain(res.handle.hex)
   })
 })

@@ -305,7 +305,11 @@ export class PastNode implements Application, UpkeepHost {
             this.#m.upkeepBytes.inc(keys.length)
             this.#send(from, 'syncReply', { req: b.req, keys })
           },
-          (err: unknown) => this.#log.warn('cannot read the store for a sync', { err }),
+          (err: unknown) => {
+            this.#log.warn('cannot read the store for a sync', { err })
+            // Answered, so the asker's upkeep round does not wait out its timeout on us.
+            this.#send(from, 'syncReply', { req: b.req, keys: new Uint8Array(0), code: isEpostError(err) ? err.code : 'EPOST_INTERNAL' })
+          },
         )
       },
       syncReply: (b) => this.#answer(b.req, { name: 'syncReply', body: b }),
@@ -373,7 +377,12 @@ export class PastNode implements Application, UpkeepHost {
   async sync(peer: NodeHandle, range: KeyRange, digest: RangeDigest): Promise<Id[] | undefined> {
     this.#m.upkeepBytes.inc(digest.xor.length + 4 * digest.counts.length + 40)
     const r = await this.#ask((req) => this.#send(peer, 'sync', { req, from: range.from.bytes, to: range.to.bytes, xor: digest.xor, counts: digest.counts }), this.#t.lookup, undefined)
-    return r?.name === 'syncReply' ? keysFromWire(r.body.keys) : undefined
+    if (r?.name !== 'syncReply') return undefined
+    if (r.body.code !== undefined) {
+      this.#log.debug('peer could not read its store for a sync', { peer: peer.id, code: r.body.code })
+      return undefined
+    }
+    return keysFromWire(r.body.keys)
   }
 
   async drop(key: Id): Promise<void> {
