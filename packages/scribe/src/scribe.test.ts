@@ -131,6 +131,30 @@ describe(`Scribe tree upkeep on a virtual clock (seed ${SEED})`, () => {
     expect(deepest.info(topic)?.children.map((c) => c.id.hex)).toEqual([subscriber.id.hex])
   })
 
+  it('a full node passes new subscribers on toward the root, but keeps a child that subscribes again through it', async () => {
+    const { clock, nodes } = setup(12, 1, SEED + 11)
+    const topic = topicId('full')
+    const members = nodes.slice(0, 6)
+    for (const s of members) s.subscribe(topic, { deliver: () => {} })
+    await clock.advance(5 * HB)
+    // maxChildren 1: a member with a child is full.
+    const full = members.find((s) => s.info(topic)?.children.length === 1) as ScribeNode
+    expect(full).toBeDefined()
+    const child = full.info(topic)?.children[0] as NodeHandle
+    const [stranger, other] = nodes.filter((s) => s.info(topic) === undefined).map((s) => s.endpoint.localHandle) as [NodeHandle, NodeHandle]
+    const offer = (subscriber: NodeHandle): boolean =>
+      full.forward({
+        key: topic,
+        payload: scribeProtocol.encode('subscribe', { topic: topic.bytes, subscriber: handleToWire(subscriber), known: [] }),
+        nextHop: other,
+        source: subscriber,
+        hops: 1,
+      })
+    expect(offer(stranger)).toBe(true)
+    expect(offer(child)).toBe(false)
+    expect(full.info(topic)?.children.map((c) => c.id.hex)).toEqual([child.id.hex])
+  })
+
   it('tells the parent when a child is gone', async () => {
     const { clock, net, nodes } = setup(10, 16, SEED + 4)
     const topic = topicId('failing')

@@ -171,7 +171,7 @@ export class ScribeNode implements Application {
     const b = m.body
     if (b.subscriber.id.equals(this.endpoint.localHandle.id)) return true
     const t = this.#topics.get(b.topic.hex)
-    if (t !== undefined && t.children.size >= this.#maxChildren) return true // full: on toward the root
+    if (t !== undefined && this.#full(t, b.subscriber)) return true // full: on toward the root
     if (t?.path.has(b.subscriber.id.hex) === true) return true // our own ancestor: adopting it would close a loop
     if (b.avoid !== undefined && t?.path.has(b.avoid.hex) === true) return true // below the subscriber's lost parent: cut off as well
     const topic = t ?? this.#topic(b.topic)
@@ -317,7 +317,7 @@ export class ScribeNode implements Application {
 
   /** A full node hands the subscriber to one of its children (round robin); others adopt it. */
   #takeOrPushDown(t: Topic, b: ScribeBody<'subscribe'>): void {
-    if (t.children.size < this.#maxChildren || t.children.has(b.subscriber.id.hex)) {
+    if (!this.#full(t, b.subscriber)) {
       this.#adopt(t, b.subscriber, b.known)
       return
     }
@@ -329,6 +329,11 @@ export class ScribeNode implements Application {
     const to = pool[this.#pushRound++ % pool.length]
     if (to === undefined) this.#adopt(t, b.subscriber, b.known)
     else this.#send(to.handle, 'subscribe', { topic: t.id.bytes, subscriber: handleToWire(b.subscriber), known: b.known, avoid: b.avoid?.bytes })
+  }
+
+  /** No room for `subscriber` here: the fan-out cap is reached by other children (one already ours is kept). */
+  #full(t: Topic, subscriber: NodeHandle): boolean {
+    return t.children.size >= this.#maxChildren && !t.children.has(subscriber.id.hex)
   }
 
   /** Takes `child` in, acknowledges with our path, and replays the recent messages it lacks. */
