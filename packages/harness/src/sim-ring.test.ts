@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Id, handleToWire } from '@epost/core'
-import { encodeFrame, schema } from '@epost/codec'
-import { pastryProtocol } from '@epost/pastry'
+import { encodeFrame, pack, schema } from '@epost/codec'
+import { JOIN_PROTOCOL, pastryProtocol } from '@epost/pastry'
 import { SimRing } from './sim-ring.js'
 import { LookupTracker } from './lookups.js'
 
@@ -163,10 +163,58 @@ describe(`Pastry in the simulator (seed ${SEED})`, () => {
     expect(snap['epost_pastry_forged_total']).toBe(1)
     expect(victim.node.table.has(fake)).toBe(false)
     expect(victim.node.leafSet.has(fake)).toBe(false)
-    expect(victim.node.liveness.status(fake)).toBe('dead')
+    // The pair is marked forged: never probed again, and never held against the real owner of the address.
+    expect(victim.node.liveness.forged({ id: fake, address: other.node.localHandle.address })).toBe(true)
+    expect(victim.node.liveness.status(other.node.localHandle.id)).not.toBe('dead')
     const s = await lookups(ring, 300)
     expect(s.delivered).toBe(300)
     expect(s.wrongRoot).toBe(0)
+    await ring.stop()
+  })
+
+  it('a peer can neither get a live node declared dead with a forged handle nor answer probes meant for another node', async () => {
+    const ring = await ringOf(24)
+    const byId = ring.liveReady().sort((a, b) => a.node.localHandle.id.compare(b.node.localHandle.id))
+    const [x, y, attacker, entry] = [byId[10], byId[20], byId[0], byId[5]] as [(typeof byId)[number], (typeof byId)[number], (typeof byId)[number], (typeof byId)[number]]
+    const xId = x.node.localHandle.id
+    const holders = byId.filter((m) => m.node.leafSet.has(xId))
+    expect(holders.length).toBeGreaterThan(8)
+    // A routed join for x's id naming y's address: the root answers that handle, the transport
+    // finds the address is not x's, and only that (id, address) pair is refused.
+    const forged = { id: xId, address: y.node.localHandle.address }
+    const payload = pack({ joiner: handleToWire(forged), rows: schema.handlesToWire([]) })
+    const transport = ring.network.get(attacker.node.localHandle.address)
+    expect(transport).toBeDefined()
+    await transport?.send(entry.node.localHandle, pastryProtocol.encode('route', { mid: 1, key: xId.bytes, source: handleToWire(attacker.node.localHandle), hops: 0, app: JOIN_PROTOCOL, payload }))
+    await ring.clock.advance(5_000)
+    for (const m of holders) {
+      expect(m.node.leafSet.has(xId), `seed ${SEED}`).toBe(true)
+      expect(m.node.liveness.status(xId), `seed ${SEED}`).not.toBe('dead')
+    }
+    expect(byId.some((m) => m.node.liveness.forged(forged))).toBe(true)
+    // Probe replies are sequential nonces; replies from anyone but the node probed settle nothing.
+    const victim = byId[3] as (typeof byId)[number]
+    const gone = byId[15] as (typeof byId)[number]
+    await ring.crash(gone)
+    const probe = victim.node.probe(gone.node.localHandle, false, 1_000)
+    for (let nonce = 0; nonce < 5_000; nonce++) await transport?.send(victim.node.localHandle, pastryProtocol.encode('probeReply', { nonce, ready: true }))
+    await ring.clock.advance(2_000)
+    expect(await probe).toBeUndefined()
+    await ring.stop()
+  })
+
+  it('refuses an oversized payload or an over-long application id at the call, and no hop is blamed', async () => {
+    const ring = await ringOf(24)
+    const [a] = ring.liveReady() as [(ReturnType<SimRing['liveReady']>)[number]]
+    expect(() => a.node.register('x'.repeat(65), { deliver: () => {} })).toThrow(expect.objectContaining({ code: 'EPOST_INVALID_ARGUMENT' }))
+    const ep = a.node.register('test/big', { deliver: () => {} })
+    const key = Id.random((n) => ring.rng.bytes(n))
+    expect(() => ep.route(key, new Uint8Array(1_048_577))).toThrow(expect.objectContaining({ code: 'EPOST_INVALID_ARGUMENT' }))
+    await ring.clock.advance(10_000)
+    const snap = ring.metrics.snapshot()
+    expect(snap['epost_pastry_route_rerouted_total'] ?? 0).toBe(0)
+    expect(snap['epost_pastry_probe_reroute_total'] ?? 0).toBe(0)
+    for (const m of ring.liveReady()) for (const h of m.node.leafSet.members()) expect(m.node.liveness.usable(h.id)).toBe(true)
     await ring.stop()
   })
 

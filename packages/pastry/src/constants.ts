@@ -71,3 +71,5 @@ export const MAX_WIRE_RTT_MS = 0xfffe
 export const MAX_TRACKED_PEERS = 4_096
 /** Routed payloads above this are refused (the layer above chunks). */
 export const MAX_PAYLOAD_BYTES = 1_048_576
+/** Longest application (protocol) id. */
+export const MAX_APP_ID_LENGTH = 64

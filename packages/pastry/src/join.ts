@@ -29,7 +29,7 @@ const joinPayload = v.object({ joiner: schema.handle, rows: schema.handleList(MA
 export class JoinApp implements Application {
   readonly #node: PastryNode
   #waiting: ((reply: MessageBody<'joinReply'>) => void) | undefined
-  /** Candidates this join already probed (each is probed once; probeAndAdmit adds to it). */
+  /** Candidates this join attempt already probed (each once per attempt; probeAndAdmit adds to it). */
   readonly #probed = new Set<string>()
 
   constructor(node: PastryNode) {
@@ -106,6 +106,8 @@ export class JoinApp implements Application {
     let backoff = node.joinTimeoutMs
     for (let attempt = 0; ; attempt++) {
       if (signal?.aborted === true) throw abortError(signal)
+      // Each attempt probes afresh: a candidate silent in the last one may answer now.
+      this.#probed.clear()
       const boot = await this.#nearest(bootstraps)
       if (boot !== undefined) {
         const reply = await this.#request(boot, node.joinTimeoutMs, signal)

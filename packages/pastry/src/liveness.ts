@@ -37,6 +37,8 @@ export class Liveness {
   readonly #peers = new Map<string, PeerState>()
   readonly #opts: LivenessOptions
   #deaths = 0
+  /** (id, address) pairs that failed authentication: someone gave us a handle that lies. */
+  readonly #forged = new Set<string>()
 
   constructor(clock: Clock, opts: Partial<LivenessOptions> = {}) {
     this.#clock = clock
@@ -122,12 +124,28 @@ export class Liveness {
     }
   }
 
+  /**
+   * The transport found that `h.address` does not belong to `h.id`: the handle is forged (or
+   * stale). The pair is never used again, and nothing that happens to it (silence, failed
+   * probes) counts against the node that really has that id.
+   */
+  markForged(h: NodeHandle): void {
+    if (this.#forged.size >= MAX_TRACKED_PEERS) this.#forged.clear()
+    this.#forged.add(pairKey(h))
+  }
+
+  forged(h: NodeHandle): boolean {
+    return this.#forged.size > 0 && this.#forged.has(pairKey(h))
+  }
+
   suspect(h: NodeHandle): void {
+    if (this.forged(h)) return
     const p = this.#get(h)
     if (p.status === 'alive') p.status = 'suspected'
   }
 
   markDead(h: NodeHandle): void {
+    if (this.forged(h)) return
     const p = this.#get(h)
     this.#deaths++
     p.status = 'dead'
@@ -151,4 +169,8 @@ export class Liveness {
   get tracked(): number {
     return this.#peers.size
   }
+}
+
+function pairKey(h: NodeHandle): string {
+  return `${h.id.hex}@${h.address}`
 }

@@ -75,7 +75,7 @@ export class Membership {
       const inTable = occupant?.handle.id.equals(h.id) === true
       const inLeaf = leafSet.has(h.id)
       if (inLeaf && inTable) continue
-      if (liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS)) continue
+      if (liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS) || liveness.forged(h)) continue
       // A member of the leaf set is only a candidate for the table.
       const wantsLeaf = !inLeaf && leafSet.wants(h.id)
       const knownRtt = liveness.rtt(h.id)
@@ -200,6 +200,7 @@ export class Membership {
   /** A liveness check gave up on `h`: it is dead, and leaves all routing state. */
   declareDead(h: NodeHandle): void {
     const { liveness, leafSet, table } = this.#host
+    if (liveness.forged(h)) return
     if (liveness.status(h.id) === 'dead' && !leafSet.has(h.id) && !table.has(h.id)) return
     this.#m.deaths.inc()
     liveness.markDead(h)

@@ -1,6 +1,6 @@
 import { defineProtocol, schema } from '@epost/codec'
 import type { Decoded } from '@epost/codec'
-import { LEAF_SET_SIZE, MAX_PAYLOAD_BYTES } from './constants.js'
+import { LEAF_SET_SIZE, MAX_APP_ID_LENGTH, MAX_PAYLOAD_BYTES } from './constants.js'
 
 const { v, id, handle, uint, bytes, handleList } = schema
 
@@ -9,7 +9,7 @@ export const PASTRY_PROTOCOL = 'epost/pastry/1'
 
 /** Handles in one message (leaf set, a row, join rows). */
 export const MAX_HANDLES = 4 * LEAF_SET_SIZE + 64
-const appId = v.pipe(v.string(), v.minLength(1), v.maxLength(64))
+const appId = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_APP_ID_LENGTH))
 const handles = handleList(MAX_HANDLES)
 
 export const pastryProtocol = defineProtocol(PASTRY_PROTOCOL, {

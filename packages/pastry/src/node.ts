@@ -66,6 +66,7 @@ export class PastryNode implements Overlay, Startable {
   readonly #apps = new Map<string, Application>()
   readonly #probes: PendingReplies<MessageBody<'probeReply'>>
   #wireCache: { version: number; wire: [Uint8Array, string[]] } | undefined
+  /** Liveness checks running, by handle (id and address: a forged handle must not share the real node's check). */
   readonly #probing = new Map<string, Promise<MessageBody<'probeReply'> | undefined>>()
   readonly #hellos: PendingReplies<NodeHandle[]>
   readonly #wireRows: WireRows
@@ -165,6 +166,7 @@ export class PastryNode implements Overlay, Startable {
   }
 
   register(protocol: string, app: Application): Endpoint {
+    if (protocol.length === 0 || protocol.length > C.MAX_APP_ID_LENGTH) throw new EpostError('EPOST_INVALID_ARGUMENT', `an application id is 1..${C.MAX_APP_ID_LENGTH} characters, got ${protocol.length}`)
     if (this.#apps.has(protocol)) throw new EpostError('EPOST_INVALID_ARGUMENT', `an application is already registered as '${protocol}'`)
     this.#apps.set(protocol, app)
     return createEndpoint(this, protocol)
@@ -221,6 +223,9 @@ export class PastryNode implements Overlay, Startable {
 
   /** Starts routing an application message (Endpoint.route). */
   route(key: Id, app: string, payload: Uint8Array, hint?: NodeHandle): void {
+    // Refused here, with a clear error: at the first hop it would fail to encode, look like a
+    // silent hop, and get healthy nodes suspected.
+    if (payload.length > C.MAX_PAYLOAD_BYTES) throw new EpostError('EPOST_INVALID_ARGUMENT', `a routed payload is at most ${C.MAX_PAYLOAD_BYTES} bytes, got ${payload.length}`)
     this.#router.route(key, app, payload, hint)
   }
 
@@ -255,12 +260,22 @@ export class PastryNode implements Overlay, Startable {
     sent.inc()
     this.#transport.send(to, bytes).catch((err: unknown) => {
       if (isEpostError(err, 'EPOST_TRANSPORT_PEER_MISMATCH')) {
-        // The address does not belong to the id we were told: never use this handle.
-        this.liveness.markDead(to)
-        this.membership.forget(to)
+        // The address does not belong to the id we were told: never use this handle. Only a
+        // handle we hold ourselves leaves our state; the node that really has the id is not
+        // blamed (any peer can hand us a forged handle to get a live neighbour declared dead).
+        this.liveness.markForged(to)
+        if (this.#holds(to)) this.membership.forget(to)
       }
       onFail?.()
     })
+  }
+
+  /** Is this very handle (id and address) in our leaf set or routing table? */
+  #holds(h: NodeHandle): boolean {
+    const same = (x: NodeHandle | undefined): boolean => x !== undefined && x.id.equals(h.id) && x.address === h.address
+    const cell = this.table.cellOf(h.id)
+    if (cell !== undefined && same(this.table.get(cell.row, cell.col)?.handle)) return true
+    return same(this.leafSet.members().find((x) => x.id.equals(h.id)))
   }
 
   #onFrame(from: NodeHandle, data: Uint8Array): void {
@@ -285,7 +300,7 @@ export class PastryNode implements Overlay, Startable {
   /** One handler per message type (the dispatch table). */
   readonly #handlers: { [N in PastryMessageName]: (from: NodeHandle, body: MessageBody<N>) => void } = {
     route: (from, b) => this.#router.onRoute(from, b),
-    routeAck: (_from, b) => this.#router.onAck(b),
+    routeAck: (from, b) => this.#router.onAck(from, b),
     direct: (from, b) => {
       const app = this.#apps.get(b.app)
       if (app === undefined) return
@@ -296,13 +311,13 @@ export class PastryNode implements Overlay, Startable {
       const row = b.row === undefined ? {} : this.#wireRows.get(b.row)
       this.#send(from, 'probeReply', { nonce: b.nonce, ready: this.#ready, leafSet: b.leafSet ? this.#wireLeafSet() : undefined, ...row })
     },
-    probeReply: (_from, b) => void this.#probes.settle(b.nonce, b),
+    probeReply: (from, b) => void this.#probes.settle(b.nonce, b, from.id.hex),
     hello: (from, b) => {
       this.membership.admit(from, false)
       this.#send(from, 'helloAck', { nonce: b.nonce, leafSet: this.#wireLeafSet() })
     },
     // An unsolicited (or late) leaf set is still news of nodes near us.
-    helloAck: (_from, b) => void (this.#hellos.settle(b.nonce, b.leafSet) || this.membership.offer(b.leafSet)),
+    helloAck: (from, b) => void (this.#hellos.settle(b.nonce, b.leafSet, from.id.hex) || this.membership.offer(b.leafSet)),
     joinRequest: (from, b) => this.#join.onJoinRequest(from, b),
     joinReply: (from, b) => this.#join.onJoinReply(from, b),
   }
@@ -318,7 +333,7 @@ export class PastryNode implements Overlay, Startable {
   /** One probe with a timeout; undefined if it went unanswered. */
   probe(h: NodeHandle, wantLeafSet: boolean, timeoutMs = this.liveness.rto(h.id), extra: { row?: number; announce?: boolean; rtt?: number } = {}): Promise<MessageBody<'probeReply'> | undefined> {
     if (!this.#lifecycle.running) return Promise.resolve(undefined)
-    const { nonce, reply } = this.#probes.open(timeoutMs)
+    const { nonce, reply } = this.#probes.open(h.id.hex, timeoutMs)
     const sentAt = this.#clock.now()
     this.#send(h, 'probe', { nonce, leafSet: wantLeafSet, ...extra }, () => this.#probes.settle(nonce, undefined))
     return reply.then((r) => {
@@ -336,35 +351,41 @@ export class PastryNode implements Overlay, Startable {
    * @internal for Maintenance.
    */
   check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<MessageBody<'probeReply'> | undefined> {
-    const running = this.#probing.get(h.id.hex)
+    const key = `${h.id.hex}@${h.address}`
+    const running = this.#probing.get(key)
     if (running !== undefined) return running
     const run = (async () => {
+      const startedAt = this.#clock.now()
       let timeout = this.liveness.rto(h.id)
       for (let attempt = 0; attempt <= this.#opts.probeRetries; attempt++) {
         this.metrics.counter(`epost_pastry_probe_${reason}_total`).inc()
         const r = await this.probe(h, wantLeafSet, timeout)
         if (!this.#lifecycle.running) return undefined
         if (r !== undefined) return r
+        // A handle that lies about its id says nothing about the node that has the id.
+        if (this.liveness.forged(h)) return undefined
         this.liveness.suspect(h)
         timeout = Math.min(timeout * 2, C.RTO_MAX_MS * 2)
       }
-      this.membership.declareDead(h)
+      // Any frame from it meanwhile (a late reply included) proves it alive, only slow: a node
+      // declared dead while it still serves would leave its keys with two roots.
+      if (this.liveness.lastHeard(h.id) <= startedAt) this.membership.declareDead(h)
       return undefined
-    })().finally(() => this.#probing.delete(h.id.hex))
-    this.#probing.set(h.id.hex, run)
+    })().finally(() => this.#probing.delete(key))
+    this.#probing.set(key, run)
     return run
   }
 
   /** Sends hello to `h`; resolves with its leaf set, or undefined if it did not answer in time. */
   hello(h: NodeHandle, timeoutMs = this.liveness.rto(h.id) * 2): Promise<NodeHandle[] | undefined> {
-    const { nonce, reply } = this.#hellos.open(timeoutMs)
+    const { nonce, reply } = this.#hellos.open(h.id.hex, timeoutMs)
     this.#send(h, 'hello', { nonce }, () => this.#hellos.settle(nonce, undefined))
     return reply
   }
 
   /** Is a liveness check of `h` running? @internal for Membership. */
   checking(h: NodeHandle): boolean {
-    return this.#probing.has(h.id.hex)
+    return this.#probing.has(`${h.id.hex}@${h.address}`)
   }
 
   /** The applications' update upcall. @internal for Membership. */

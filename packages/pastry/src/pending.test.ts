@@ -6,11 +6,13 @@ describe('PendingReplies', () => {
   it('settles each request once: with its reply, or undefined on timeout or when all are dropped', async () => {
     const clock = new VirtualClock()
     const p = new PendingReplies<string>(clock)
-    const a = p.open(100)
-    const b = p.open(100)
-    const c = p.open(50)
+    const a = p.open('aa', 100)
+    const b = p.open('bb', 100)
+    const c = p.open('cc', 50)
     expect(new Set([a.nonce, b.nonce, c.nonce]).size).toBe(3)
-    expect(p.settle(a.nonce, 'pong')).toBe(true)
+    // Only the peer asked can answer.
+    expect(p.settle(a.nonce, 'forged', 'bb')).toBe(false)
+    expect(p.settle(a.nonce, 'pong', 'aa')).toBe(true)
     expect(p.settle(a.nonce, 'again')).toBe(false)
     expect(p.settle(999, 'stray')).toBe(false)
     await clock.advance(60)
@@ -19,7 +21,7 @@ describe('PendingReplies', () => {
     expect(p.size).toBe(1)
     // A reply after the timeout finds nobody waiting.
     expect(p.settle(c.nonce, 'late')).toBe(false)
-    const d = p.open(1_000)
+    const d = p.open('dd', 1_000)
     p.settleAll()
     expect(await b.reply).toBeUndefined()
     expect(await d.reply).toBeUndefined()

@@ -86,9 +86,10 @@ export class Router {
     this.#step({ key: b.key, source: b.source, hops: b.hops, app: b.app, payload: b.payload, from, at: this.#clock.now() })
   }
 
-  onAck(b: MessageBody<'routeAck'>): void {
+  /** An ack releases custody only if it comes from the hop the message went to (mids are sequential). */
+  onAck(from: NodeHandle, b: MessageBody<'routeAck'>): void {
     const c = this.#custody.get(b.mid)
-    if (c === undefined) return
+    if (c === undefined || !c.hop.id.equals(from.id)) return
     c.timer.cancel()
     this.#custody.delete(b.mid)
   }
