@@ -41,6 +41,37 @@ describe('LeafSet', () => {
     expect(ls.covers(Id.fromBigInt(1011n))).toBe(false)
   })
 
+  it('after a death, a short side does not take a node from the far side of the ring while other nodes are known', () => {
+    // A large ring: the routing table knows a node half a ring away.
+    const far = h(RING_SIZE / 2n)
+    const ls = new LeafSet(h(1000n), 4, () => [far])
+    for (const v of [1010n, 1020n, 990n, 980n]) ls.add(h(v))
+    ls.remove(Id.fromBigInt(1020n))
+    // 970 lies beyond the ccw side: it is not the next node clockwise (the known node is nearer).
+    expect(ls.wants(Id.fromBigInt(970n))).toBe(false)
+    // The known node is what blocks it (membership checks it: alive, it is the next node).
+    expect(ls.blocker(Id.fromBigInt(970n))?.id.value).toBe(RING_SIZE / 2n)
+    expect(ls.blocker(Id.fromBigInt(1015n))).toBeUndefined()
+    expect(ls.add(h(970n)).added).toBe(false)
+    expect(ls.cw.map((x) => x.id.value)).toEqual([1010n])
+    expect(ls.covers(far.id)).toBe(false)
+    // The true next node clockwise is taken.
+    expect(ls.add(h(1030n)).added).toBe(true)
+    expect(ls.cw.map((x) => x.id.value)).toEqual([1010n, 1030n])
+    // A death on each side: both sides short, and still not the whole ring.
+    ls.remove(Id.fromBigInt(1030n))
+    ls.remove(Id.fromBigInt(980n))
+    expect(ls.knowsWholeRing).toBe(false)
+    expect(ls.covers(far.id)).toBe(false)
+    expect(ls.covers(Id.fromBigInt(995n))).toBe(true)
+    // Knowing no other node, the same sides are a small ring seen whole.
+    const small = new LeafSet(h(1000n), 4)
+    for (const v of [1010n, 990n]) small.add(h(v))
+    expect(small.knowsWholeRing).toBe(true)
+    expect(small.add(h(970n)).added).toBe(true)
+    expect(small.covers(far.id)).toBe(true)
+  })
+
   it('covers the whole ring while the ring is smaller than the leaf set, then only its span', () => {
     const ls = new LeafSet(h(1000n), 4)
     ls.add(h(1010n))

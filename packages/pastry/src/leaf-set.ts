@@ -4,16 +4,25 @@ import type { Id, KeyRange, NodeHandle } from '@epost/core'
 /**
  * The L/2 nodes closest clockwise and the L/2 closest counter-clockwise (FreePastry keeps one
  * ordered set per side; a node can sit on both sides when the ring has fewer than L others).
+ *
+ * A side shorter than L/2 means one of two things: the ring is that small, or a member just died
+ * and repair has not refilled the side yet. `known` (the routing table's nodes) tells them apart:
+ * a short side takes a node beyond its far end only if no node we know lies between the two
+ * (else that node is the next one, and the newcomer belongs elsewhere), and both sides short mean
+ * the whole ring only if we know of no node outside the leaf set.
  */
 export class LeafSet {
   readonly self: NodeHandle
   readonly half: number
+  /** Other nodes this node knows of, beyond the leaf set (the routing table's entries). */
+  readonly known: () => Iterable<NodeHandle>
   #cw: NodeHandle[] = []
   #ccw: NodeHandle[] = []
   /** Ids of members (either side) and the distinct member list, rebuilt on change. */
   #ids = new Set<string>()
   #members: NodeHandle[] = []
-  #wholeRing = true
+  /** Some node sits on both sides. */
+  #overlap = false
   #version = 0
 
   /** Bumped on every change (lets callers cache what they derive from the members). */
@@ -21,9 +30,10 @@ export class LeafSet {
     return this.#version
   }
 
-  constructor(self: NodeHandle, size: number) {
+  constructor(self: NodeHandle, size: number, known: () => Iterable<NodeHandle> = () => []) {
     this.self = self
     this.half = Math.max(1, size >> 1)
+    this.known = known
   }
 
   get cw(): readonly NodeHandle[] {
@@ -58,27 +68,22 @@ export class LeafSet {
     }
     this.#members = out
     this.#ids = ids
-    // The sides meet when both are short or some node sits on both (ring smaller than L).
-    this.#wholeRing = (this.#cw.length < this.half && this.#ccw.length < this.half) || out.length < this.#cw.length + this.#ccw.length
+    this.#overlap = out.length < this.#cw.length + this.#ccw.length
   }
 
   /** Would `id` enter the leaf set (is it closer than a current member on some side, or is a side short)? */
   wants(id: Id): boolean {
     if (this.has(id) || id.equals(this.self.id)) return false
-    if (this.#cw.length < this.half || this.#ccw.length < this.half) return true
     const self = this.self.id
-    const farCw = (this.#cw[this.#cw.length - 1] as NodeHandle).id
-    if (self.cwDistance(id) < self.cwDistance(farCw)) return true
-    const farCcw = (this.#ccw[this.#ccw.length - 1] as NodeHandle).id
-    return self.ccwDistance(id) < self.ccwDistance(farCcw)
+    return this.#fits(this.#cw, id, (x) => self.cwDistance(x), true) || this.#fits(this.#ccw, id, (x) => self.ccwDistance(x), false)
   }
 
   /** Adds `h` where it belongs; returns the nodes that left the leaf set entirely (evicted). */
   add(h: NodeHandle): { added: boolean; evicted: NodeHandle[] } {
     if (h.id.equals(this.self.id) || this.has(h.id)) return { added: false, evicted: [] }
     const before = this.members()
-    const a = this.#insert(this.#cw, h, (x) => this.self.id.cwDistance(x))
-    const b = this.#insert(this.#ccw, h, (x) => this.self.id.ccwDistance(x))
+    const a = this.#insert(this.#cw, h, (x) => this.self.id.cwDistance(x), true)
+    const b = this.#insert(this.#ccw, h, (x) => this.self.id.ccwDistance(x), false)
     if (!a && !b) return { added: false, evicted: [] }
     this.#changed()
     const evicted = before.filter((o) => !this.has(o.id))
@@ -95,13 +100,16 @@ export class LeafSet {
   }
 
   /**
-   * True when the two sides meet (a node is on both, or both are short): the ring is smaller
-   * than the leaf set and this node knows all of it. One short side alone proves nothing: a
-   * member that just died leaves a gap until repair, and the node must not then claim the whole
-   * ring.
+   * True when the two sides meet (a node is on both), or both are short and we know of no node
+   * outside the leaf set: the ring is smaller than the leaf set and this node knows all of it.
+   * Short sides alone prove nothing: members that just died leave gaps until repair, and the
+   * node must not then claim the whole ring.
    */
   get knowsWholeRing(): boolean {
-    return this.#wholeRing
+    if (this.#overlap) return true
+    if (this.#cw.length >= this.half || this.#ccw.length >= this.half) return false
+    for (const h of this.known()) if (!h.id.equals(this.self.id) && !this.has(h.id)) return false
+    return true
   }
 
   /** Is `key` within the arc the leaf set spans (from the farthest ccw to the farthest cw member)? */
@@ -131,13 +139,50 @@ export class LeafSet {
     return rankRange(ring, ring.findIndex((h) => h.id.equals(node.id)), rank, false)
   }
 
-  #fits(side: NodeHandle[], id: Id, dist: (x: Id) => bigint): boolean {
-    if (side.length < this.half) return true
-    return dist(id) < dist((side[side.length - 1] as NodeHandle).id)
+  /**
+   * The node we know of that keeps `id` off a short side: it lies between that side's far end and
+   * `id`, so it (if alive) is the next node that way. It should be checked: alive, it belongs in
+   * the leaf set; dead, it leaves the table and no longer blocks. Undefined if nothing blocks `id`.
+   */
+  blocker(id: Id): NodeHandle | undefined {
+    if (this.has(id) || id.equals(this.self.id)) return undefined
+    const self = this.self.id
+    return this.#blocker(this.#cw, id, (x) => self.cwDistance(x), true) ?? this.#blocker(this.#ccw, id, (x) => self.ccwDistance(x), false)
   }
 
-  #insert(side: NodeHandle[], h: NodeHandle, dist: (x: Id) => bigint): boolean {
-    if (!this.#fits(side, h.id, dist)) return false
+  /** Does `id` belong on this side (`cw`: the clockwise one)? */
+  #fits(side: NodeHandle[], id: Id, dist: (x: Id) => bigint, cw: boolean): boolean {
+    const far = side[side.length - 1]
+    if (far !== undefined && dist(id) < dist(far.id)) return true
+    if (side.length >= this.half) return false
+    // A short side: `id` is the next node that way unless we know of one between the side's
+    // far end and it (then the ring is larger than this side shows, and `id` is not next).
+    return this.#blocker(side, id, dist, cw) === undefined
+  }
+
+  /** On a short side, the known non-member nearest the far end between it and `id`, if any. */
+  #blocker(side: NodeHandle[], id: Id, dist: (x: Id) => bigint, cw: boolean): NodeHandle | undefined {
+    if (side.length >= this.half) return undefined
+    const far = side[side.length - 1]
+    const end = far?.id ?? this.self.id
+    if (far !== undefined && dist(id) < dist(far.id)) return undefined
+    // Measured from the far end outwards, in the side's direction.
+    const out = (x: Id): bigint => (cw ? end.cwDistance(x) : end.ccwDistance(x))
+    const span = out(id)
+    let best: NodeHandle | undefined
+    let bestD = span
+    for (const h of this.known()) {
+      const d = out(h.id)
+      if (d > 0n && d < bestD && !h.id.equals(this.self.id) && !this.has(h.id)) {
+        best = h
+        bestD = d
+      }
+    }
+    return best
+  }
+
+  #insert(side: NodeHandle[], h: NodeHandle, dist: (x: Id) => bigint, cw: boolean): boolean {
+    if (!this.#fits(side, h.id, dist, cw)) return false
     const d = dist(h.id)
     let i = 0
     while (i < side.length && dist((side[i] as NodeHandle).id) < d) i++

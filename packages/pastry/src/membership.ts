@@ -78,6 +78,7 @@ export class Membership {
       if (liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS) || liveness.forged(h)) continue
       // A member of the leaf set is only a candidate for the table.
       const wantsLeaf = !inLeaf && leafSet.wants(h.id)
+      if (!inLeaf && !wantsLeaf) this.#checkBlocker(h)
       const knownRtt = liveness.rtt(h.id)
       const wantsTable = !inTable && (occupant === undefined || knownRtt === undefined || knownRtt < occupant.rtt)
       if (!wantsLeaf && !wantsTable) continue
@@ -165,7 +166,7 @@ export class Membership {
   async probeAndAdmit(candidates: readonly NodeHandle[], probed: Set<string>): Promise<NodeHandle[]> {
     const host = this.#host
     // The leaf set these candidates would make, were they all alive: those are probed.
-    const wouldBe = new LeafSet(host.localHandle, this.#leafSetSize)
+    const wouldBe = new LeafSet(host.localHandle, this.#leafSetSize, host.leafSet.known)
     for (const h of host.leafSet.members()) wouldBe.add(h)
     for (const h of candidates) if (!h.id.equals(host.localHandle.id)) wouldBe.add(h)
     const unique: NodeHandle[] = []
@@ -228,6 +229,27 @@ export class Membership {
   #repairCell(row: number): void {
     const others = this.#host.table.row(row)
     if (others.length > 0) this.fetchRow(this.#rng.pick(others).handle, row)
+  }
+
+  /**
+   * `h` would refill a short side of the leaf set but for a node we know that lies before it
+   * (LeafSet.blocker). That node is checked: alive and ready, it enters the leaf set; silent, it
+   * is declared dead and leaves the table, and `h` is offered again.
+   */
+  #checkBlocker(h: NodeHandle): void {
+    const host = this.#host
+    const w = host.leafSet.blocker(h.id)
+    if (w === undefined || host.checking(w)) return
+    void host.check(w, true, 'blocker').then((r) => {
+      if (r === undefined) {
+        if (!host.table.has(w.id)) this.offer([h])
+        return
+      }
+      if (r.ready) {
+        this.admit(w, true)
+        if (r.leafSet !== undefined) this.offer(r.leafSet)
+      }
+    })
   }
 
   /** Offers `h` to its routing-table cell at the RTT we measured to it (unmeasured: it takes only an empty cell). */

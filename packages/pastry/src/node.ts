@@ -104,7 +104,7 @@ export class PastryNode implements Overlay, Startable {
       partitionCheckIntervalMs: init.partitionCheckIntervalMs ?? C.PARTITION_CHECK_INTERVAL_MS,
       joinTimeoutMs: init.joinTimeoutMs ?? C.JOIN_TIMEOUT_MS,
     }
-    this.leafSet = new LeafSet(this.localHandle, this.#opts.leafSetSize)
+    this.leafSet = new LeafSet(this.localHandle, this.#opts.leafSetSize, () => this.#tableHandles())
     this.table = new RoutingTable(this.localHandle, this.b)
     this.#wireRows = new WireRows(this.table)
     this.#probes = new PendingReplies(this.#clock)
@@ -268,6 +268,10 @@ export class PastryNode implements Overlay, Startable {
       }
       onFail?.()
     })
+  }
+
+  *#tableHandles(): IterableIterator<NodeHandle> {
+    for (const e of this.table.entries()) yield e.handle
   }
 
   /** Is this very handle (id and address) in our leaf set or routing table? */
