@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Id, Rng, VirtualClock, handle } from '@epost/core'
 import type { NodeHandle } from '@epost/core'
-import { PARTITION_CHECK_BACKOFF, PARTITION_CHECK_INTERVAL_MS, ROW_EXCHANGE_BACKOFF, ROW_EXCHANGE_INTERVAL_MS, TABLE_PROBE_INTERVAL_MS } from './constants.js'
+import { HOLD_TIMEOUT_MS, PARTITION_CHECK_BACKOFF, PARTITION_CHECK_INTERVAL_MS, ROW_EXCHANGE_BACKOFF, ROW_EXCHANGE_INTERVAL_MS, TABLE_PROBE_INTERVAL_MS } from './constants.js'
 import { LeafSet } from './leaf-set.js'
 import { Liveness } from './liveness.js'
 import { Maintenance } from './maintenance.js'
@@ -126,6 +126,42 @@ describe(`Maintenance (seed ${SEED})`, () => {
     for (const h of lost) expect(joinRequests).toContain(h.id.hex)
     const gapsAfter = probed.slice(1).map((p, i) => p.at - (probed[i] as { at: number }).at)
     expect(Math.max(...gapsAfter)).toBeLessThanOrEqual(1.1 * base)
+    m.stop()
+  })
+
+  it('hands held messages on from the start of the join, once per period, before and after the node is ready', async () => {
+    const clock = new VirtualClock()
+    const self = node('a')
+    const released: number[] = []
+    let fetched = 0
+    const table = new RoutingTable(self, 4)
+    table.consider(node('1'), 40)
+    const host: MaintenanceHost = {
+      localHandle: self,
+      leafSet: new LeafSet(self, 16),
+      table,
+      liveness: new Liveness(clock),
+      ready: false,
+      bootstraps: [],
+      check: async () => undefined,
+      probe: async () => undefined,
+      membership: { offer: () => undefined, fetchRow: () => void fetched++ },
+      sendControl: () => undefined,
+      releaseStaleHeld: () => void released.push(clock.now()),
+    }
+    const m = new Maintenance(host, clock, new Rng(SEED), { leafProbeIntervalMs: 10_000, rowExchangeIntervalMs: ROW_EXCHANGE_INTERVAL_MS, partitionCheckIntervalMs: PARTITION_CHECK_INTERVAL_MS })
+    // Joining: only the hand-off of held messages runs.
+    m.startHeldRelease()
+    await clock.advance(3.5 * HOLD_TIMEOUT_MS)
+    expect(released.length).toBeGreaterThanOrEqual(3)
+    expect(fetched).toBe(0)
+    // Ready: the rest starts, and the hand-off keeps one timer.
+    m.start()
+    released.length = 0
+    await clock.advance(10 * HOLD_TIMEOUT_MS)
+    expect(released.length).toBeGreaterThanOrEqual(9)
+    expect(released.length).toBeLessThanOrEqual(12)
+    expect(fetched).toBeGreaterThan(0)
     m.stop()
   })
 })

@@ -62,16 +62,24 @@ export class Maintenance {
     this.#intervals = intervals
   }
 
-  start(): void {
-    if (this.#running) return
+  /**
+   * Hands on messages held too long while the node is still joining: runs from the start of the
+   * join (start() runs the rest once the node is ready).
+   */
+  startHeldRelease(): void {
     this.#running = true
+    if (!this.#timers.has('held')) this.#every('held', () => C.HOLD_TIMEOUT_MS, () => this.#host.releaseStaleHeld())
+  }
+
+  start(): void {
+    if (this.#timers.has('leaf-set')) return
+    this.startHeldRelease()
     this.#every('leaf-set', () => this.#intervals.leafProbeIntervalMs, () => this.#probeLeafSet())
     this.#rowPeriod = this.#intervals.rowExchangeIntervalMs
     this.#every('rows', () => this.#rowPeriod, () => this.#exchangeRow())
     this.#every('table', () => C.TABLE_PROBE_INTERVAL_MS, () => this.#probeTable())
     this.#partitionPeriod = this.#intervals.partitionCheckIntervalMs
     this.#every('partition', () => this.#partitionPeriod, () => this.#checkPartition())
-    this.#every('held', () => C.HOLD_TIMEOUT_MS, () => this.#host.releaseStaleHeld())
   }
 
   stop(): void {

@@ -184,6 +184,7 @@ export class PastryNode implements Overlay, Startable {
     if (this.#bootstraps.length === 0) {
       this.becomeReady()
     } else {
+      this.#maintenance.startHeldRelease()
       await this.#join.run(this.#bootstraps, options.signal)
     }
     this.#maintenance.start()

@@ -123,6 +123,9 @@ export class Router {
   stop(): void {
     this.#release?.cancel()
     this.#release = undefined
+    // Held messages die with the node: counted, not silently forgotten.
+    this.#m.dropped.inc(this.#held.length)
+    this.#held.length = 0
     for (const c of this.#custody.values()) c.timer.cancel()
     this.#custody.clear()
   }
