@@ -172,7 +172,7 @@ describe(`Pastry in the simulator (seed ${SEED})`, () => {
     await ring.stop()
   })
 
-  it('a peer can neither get a live node declared dead with a forged handle nor answer probes meant for another node', async () => {
+  it('a peer can neither get a live node declared dead with a forged handle, nor answer probes meant for another node, nor send a message past the hop limit', async () => {
     const ring = await ringOf(24)
     const byId = ring.liveReady().sort((a, b) => a.node.localHandle.id.compare(b.node.localHandle.id))
     const [x, y, attacker, entry] = [byId[10], byId[20], byId[0], byId[5]] as [(typeof byId)[number], (typeof byId)[number], (typeof byId)[number], (typeof byId)[number]]
@@ -200,6 +200,20 @@ describe(`Pastry in the simulator (seed ${SEED})`, () => {
     for (let nonce = 0; nonce < 5_000; nonce++) await transport?.send(victim.node.localHandle, pastryProtocol.encode('probeReply', { nonce, ready: true }))
     await ring.clock.advance(2_000)
     expect(await probe).toBeUndefined()
+    // A routed message claiming more hops than any route takes is dropped and counted, not passed on.
+    let got = 0
+    for (const m of byId) m.node.register('test/hops', { deliver: () => void got++ })
+    const dropped = (): number => ring.metrics.snapshot()['epost_pastry_route_dropped_total'] ?? 0
+    const before = dropped()
+    const route = (hops: number): Promise<void> | undefined =>
+      transport?.send(entry.node.localHandle, pastryProtocol.encode('route', { mid: 2, key: xId.bytes, source: handleToWire(attacker.node.localHandle), hops, app: 'test/hops', payload: Uint8Array.of(1) }))
+    await route(65)
+    await ring.clock.advance(2_000)
+    expect(dropped()).toBe(before + 1)
+    expect(got).toBe(0)
+    await route(3)
+    await ring.clock.advance(2_000)
+    expect(got).toBe(1)
     await ring.stop()
   })
 

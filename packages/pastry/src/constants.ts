@@ -18,6 +18,11 @@ export const RTO_MAX_MS = 5_000
 
 /** Hops a routed message may be re-sent to before it is dropped. */
 export const MAX_ROUTE_ATTEMPTS = 6
+/**
+ * Hops a routed message may take in all (routes take log16 N, about 5 at 100,000 nodes, plus
+ * reroutes): one arriving with more is dropped and counted, so no message can circle for ever.
+ */
+export const MAX_ROUTE_HOPS = 64
 /** Messages a not-yet-ready root holds back until it becomes ready. */
 export const MAX_HELD_MESSAGES = 1_000
 /** A not-ready node that holds a message longer than this hands it to its closest ready neighbour. */

@@ -83,6 +83,12 @@ export class Router {
   /** A `route` frame arrived: ack it to the sender, then take the next step. */
   onRoute(from: NodeHandle, b: MessageBody<'route'>): void {
     this.#host.sendControl(from, 'routeAck', { mid: b.mid })
+    if (b.hops > C.MAX_ROUTE_HOPS) {
+      // Acked (the sender should not reroute it) and dropped: a loop, or a peer playing games.
+      this.#m.dropped.inc()
+      this.#log.debug('routed message over the hop limit dropped', { from: from.id, hops: b.hops })
+      return
+    }
     this.#step({ key: b.key, source: b.source, hops: b.hops, app: b.app, payload: b.payload, from, at: this.#clock.now() })
   }
 
