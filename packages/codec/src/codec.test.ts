@@ -133,7 +133,7 @@ describe('protocols', () => {
     const moved = decode([{ id: a.id, address: 'sim:a2' }], a).hs[0]
     expect(moved?.address).toBe('sim:a2')
     expect(moved).not.toBe(first.hs[0])
-    // Ids that agree in their first bytes (the cache's key) stay apart.
+    // Ids that agree in their first bytes stay apart.
     const twin1 = { id: Id.fromHex('0a'.repeat(4) + '11'.repeat(12)), address: 'sim:t' }
     const twin2 = { id: Id.fromHex('0a'.repeat(4) + '22'.repeat(12)), address: 'sim:t' }
     for (let i = 0; i < 3; i++) {

@@ -73,7 +73,8 @@ export class NearestIndex<T> {
   #scanGrid(here: Point): T | undefined {
     let best: T | undefined
     let bestDist = Infinity
-    for (const [key, list] of [...this.#cells]) {
+    // Deleting the entry being visited is safe while iterating a Map.
+    for (const [key, list] of this.#cells) {
       const r = this.#scanCell(key, list, here)
       if (r.item !== undefined && r.dist < bestDist) {
         bestDist = r.dist

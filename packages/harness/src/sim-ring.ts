@@ -212,7 +212,9 @@ export class SimRing {
 
   /** Builds a ring of `n` nodes, one join every `intervalMs`, and waits until all are ready. */
   async build(n: number, intervalMs: number, onProgress?: (ready: number) => void): Promise<void> {
-    // Every node's handle stays shared across all the nodes that decode it (see HandleCache).
+    // The handle cache is sized for the process, and this process hosts n nodes: every node's
+    // handle stays shared across all the nodes that decode it (see HandleCache). A cache that
+    // sized itself would not see it: lookups cycling over more handles than it holds never hit.
     schema.setHandleCacheLimit(Math.max(1 << 16, 2 * n))
     const joins: Array<Promise<void>> = []
     let ready = 0

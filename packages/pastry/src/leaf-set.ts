@@ -74,16 +74,15 @@ export class LeafSet {
   /** Would `id` enter the leaf set (is it closer than a current member on some side, or is a side short)? */
   wants(id: Id): boolean {
     if (this.has(id) || id.equals(this.self.id)) return false
-    const self = this.self.id
-    return this.#fits(this.#cw, id, (x) => self.cwDistance(x), true) || this.#fits(this.#ccw, id, (x) => self.ccwDistance(x), false)
+    return this.#fits(true, id) || this.#fits(false, id)
   }
 
   /** Adds `h` where it belongs; returns the nodes that left the leaf set entirely (evicted). */
   add(h: NodeHandle): { added: boolean; evicted: NodeHandle[] } {
     if (h.id.equals(this.self.id) || this.has(h.id)) return { added: false, evicted: [] }
     const before = this.members()
-    const a = this.#insert(this.#cw, h, (x) => this.self.id.cwDistance(x), true)
-    const b = this.#insert(this.#ccw, h, (x) => this.self.id.ccwDistance(x), false)
+    const a = this.#insert(true, h)
+    const b = this.#insert(false, h)
     if (!a && !b) return { added: false, evicted: [] }
     this.#changed()
     const evicted = before.filter((o) => !this.has(o.id))
@@ -146,31 +145,38 @@ export class LeafSet {
    */
   blocker(id: Id): NodeHandle | undefined {
     if (this.has(id) || id.equals(this.self.id)) return undefined
-    const self = this.self.id
-    return this.#blocker(this.#cw, id, (x) => self.cwDistance(x), true) ?? this.#blocker(this.#ccw, id, (x) => self.ccwDistance(x), false)
+    return this.#blocker(true, id) ?? this.#blocker(false, id)
   }
 
-  /** Does `id` belong on this side (`cw`: the clockwise one)? */
-  #fits(side: NodeHandle[], id: Id, dist: (x: Id) => bigint, cw: boolean): boolean {
+  /** Distance from this node to `id` going the `cw` side's way. */
+  #dist(cw: boolean, id: Id): bigint {
+    return cw ? this.self.id.cwDistance(id) : this.self.id.ccwDistance(id)
+  }
+
+  /** Is `id` nearer than the far end of the `cw` (or ccw) side? */
+  #within(cw: boolean, id: Id): boolean {
+    const side = cw ? this.#cw : this.#ccw
     const far = side[side.length - 1]
-    if (far !== undefined && dist(id) < dist(far.id)) return true
-    if (side.length >= this.half) return false
+    return far !== undefined && this.#dist(cw, id) < this.#dist(cw, far.id)
+  }
+
+  /** Does `id` belong on the `cw` (or ccw) side? */
+  #fits(cw: boolean, id: Id): boolean {
+    if (this.#within(cw, id)) return true
     // A short side: `id` is the next node that way unless we know of one between the side's
     // far end and it (then the ring is larger than this side shows, and `id` is not next).
-    return this.#blocker(side, id, dist, cw) === undefined
+    return (cw ? this.#cw : this.#ccw).length < this.half && this.#blocker(cw, id) === undefined
   }
 
-  /** On a short side, the known non-member nearest the far end between it and `id`, if any. */
-  #blocker(side: NodeHandle[], id: Id, dist: (x: Id) => bigint, cw: boolean): NodeHandle | undefined {
-    if (side.length >= this.half) return undefined
-    const far = side[side.length - 1]
-    const end = far?.id ?? this.self.id
-    if (far !== undefined && dist(id) < dist(far.id)) return undefined
+  /** On a short side, the known non-member nearest the far end between it and `id` (beyond it), if any. */
+  #blocker(cw: boolean, id: Id): NodeHandle | undefined {
+    const side = cw ? this.#cw : this.#ccw
+    if (side.length >= this.half || this.#within(cw, id)) return undefined
+    const end = side[side.length - 1]?.id ?? this.self.id
     // Measured from the far end outwards, in the side's direction.
     const out = (x: Id): bigint => (cw ? end.cwDistance(x) : end.ccwDistance(x))
-    const span = out(id)
     let best: NodeHandle | undefined
-    let bestD = span
+    let bestD = out(id)
     for (const h of this.known()) {
       const d = out(h.id)
       if (d > 0n && d < bestD && !h.id.equals(this.self.id) && !this.has(h.id)) {
@@ -181,11 +187,12 @@ export class LeafSet {
     return best
   }
 
-  #insert(side: NodeHandle[], h: NodeHandle, dist: (x: Id) => bigint, cw: boolean): boolean {
-    if (!this.#fits(side, h.id, dist, cw)) return false
-    const d = dist(h.id)
+  #insert(cw: boolean, h: NodeHandle): boolean {
+    if (!this.#fits(cw, h.id)) return false
+    const side = cw ? this.#cw : this.#ccw
+    const d = this.#dist(cw, h.id)
     let i = 0
-    while (i < side.length && dist((side[i] as NodeHandle).id) < d) i++
+    while (i < side.length && this.#dist(cw, (side[i] as NodeHandle).id) < d) i++
     side.splice(i, 0, h)
     if (side.length > this.half) side.pop()
     return true

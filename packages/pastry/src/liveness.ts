@@ -131,11 +131,11 @@ export class Liveness {
    */
   markForged(h: NodeHandle): void {
     if (this.#forged.size >= MAX_TRACKED_PEERS) this.#forged.clear()
-    this.#forged.add(pairKey(h))
+    this.#forged.add(handleKey(h))
   }
 
   forged(h: NodeHandle): boolean {
-    return this.#forged.size > 0 && this.#forged.has(pairKey(h))
+    return this.#forged.size > 0 && this.#forged.has(handleKey(h))
   }
 
   suspect(h: NodeHandle): void {
@@ -171,6 +171,7 @@ export class Liveness {
   }
 }
 
-function pairKey(h: NodeHandle): string {
+/** A handle's identity as a map key: its id and address together (a forged handle shares only the id). */
+export function handleKey(h: NodeHandle): string {
   return `${h.id.hex}@${h.address}`
 }

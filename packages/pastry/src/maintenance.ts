@@ -46,20 +46,20 @@ export class Maintenance {
   #running = false
   #probeRound = 0
   #rowCursor = 0
-  #rowPeriod = 0
-  /** table.taken at the last row exchange. */
-  #takenBefore = -1
-  #partitionPeriod = 0
-  /** liveness.deaths at the last partition check. */
-  #deathsBefore = 0
-  /** A node declared dead answered a partition check since the last one. */
-  #revived = false
+  /** Row exchange: often while cells keep being taken. */
+  readonly #rows: Trickle
+  /** Partition checks: often while nodes are declared dead, or dead ones answer. */
+  readonly #partitions: Trickle
+  /** Dead nodes that answered a partition check. */
+  #revived = 0
 
   constructor(host: MaintenanceHost, clock: Clock, rng: Rng, intervals: MaintenanceIntervals) {
     this.#host = host
     this.#clock = clock
     this.#rng = rng
     this.#intervals = intervals
+    this.#rows = new Trickle(intervals.rowExchangeIntervalMs, C.ROW_EXCHANGE_BACKOFF, () => host.table.taken)
+    this.#partitions = new Trickle(intervals.partitionCheckIntervalMs, C.PARTITION_CHECK_BACKOFF, () => host.liveness.deaths + this.#revived)
   }
 
   /**
@@ -75,11 +75,9 @@ export class Maintenance {
     if (this.#timers.has('leaf-set')) return
     this.startHeldRelease()
     this.#every('leaf-set', () => this.#intervals.leafProbeIntervalMs, () => this.#probeLeafSet())
-    this.#rowPeriod = this.#intervals.rowExchangeIntervalMs
-    this.#every('rows', () => this.#rowPeriod, () => this.#exchangeRow())
+    this.#every('rows', () => this.#rows.period, () => this.#exchangeRow())
     this.#every('table', () => C.TABLE_PROBE_INTERVAL_MS, () => this.#probeTable())
-    this.#partitionPeriod = this.#intervals.partitionCheckIntervalMs
-    this.#every('partition', () => this.#partitionPeriod, () => this.#checkPartition())
+    this.#every('partition', () => this.#partitions.period, () => this.#checkPartition())
   }
 
   stop(): void {
@@ -153,13 +151,10 @@ export class Maintenance {
    * ROW_EXCHANGE_INTERVAL_MS).
    */
   #exchangeRow(): void {
-    const table = this.#host.table
     // Often while the table improves (after a join, while the ring grows or churns), rarely once
     // exchanges stop bringing closer entries.
-    const min = this.#intervals.rowExchangeIntervalMs
-    this.#rowPeriod = table.taken !== this.#takenBefore ? min : Math.min(this.#rowPeriod * 2, min * C.ROW_EXCHANGE_BACKOFF)
-    this.#takenBefore = table.taken
-    const last = table.lastRow
+    this.#rows.step()
+    const last = this.#host.table.lastRow
     if (last < 0) return
     this.#refineRow(this.#rowCursor++ % (last + 1))
   }
@@ -175,11 +170,7 @@ export class Maintenance {
    */
   #checkPartition(): void {
     const host = this.#host
-    const base = this.#intervals.partitionCheckIntervalMs
-    const deaths = host.liveness.deaths
-    this.#partitionPeriod = deaths !== this.#deathsBefore || this.#revived ? base : Math.min(this.#partitionPeriod * 2, base * C.PARTITION_CHECK_BACKOFF)
-    this.#deathsBefore = deaths
-    this.#revived = false
+    this.#partitions.step()
     if (!host.ready) return
     const known = (h: NodeHandle): boolean => host.leafSet.has(h.id) || host.table.has(h.id)
     const dead = host.liveness.dead(C.MAX_REMEMBERED_DEAD)
@@ -188,10 +179,37 @@ export class Maintenance {
     const h = this.#rng.pick(candidates)
     void host.probe(h, true).then((r) => {
       if (r === undefined || !r.ready) return
-      if (dead.includes(h)) this.#revived = true
+      if (dead.includes(h)) this.#revived++
       host.liveness.heard(h)
       host.membership.offer([h, ...(r.leafSet ?? [])])
       host.sendControl(h, 'joinRequest', joinRequestBody(host.localHandle))
     })
+  }
+}
+
+/**
+ * A Trickle-style period: the base while `events` (a count that only grows) has moved since the
+ * last step (or since construction), doubling at each quiet step up to `backoff` times the base.
+ */
+class Trickle {
+  period: number
+  readonly #base: number
+  readonly #backoff: number
+  readonly #events: () => number
+  #seen: number
+
+  constructor(base: number, backoff: number, events: () => number) {
+    this.#base = base
+    this.#backoff = backoff
+    this.#events = events
+    this.#seen = events()
+    this.period = base
+  }
+
+  /** Called at each run of the task: sets the period until the next. */
+  step(): void {
+    const n = this.#events()
+    this.period = n !== this.#seen ? this.#base : Math.min(this.period * 2, this.#base * this.#backoff)
+    this.#seen = n
   }
 }

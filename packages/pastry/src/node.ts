@@ -4,7 +4,7 @@ import type { Application, Clock, Counter, Endpoint, Id, Logger, Metrics, NodeHa
 import { isEpostError } from '@epost/core'
 import * as C from './constants.js'
 import { LeafSet } from './leaf-set.js'
-import { Liveness } from './liveness.js'
+import { Liveness, handleKey } from './liveness.js'
 import { pastryProtocol } from './messages.js'
 import type { MessageBody, PastryMessage, PastryMessageName } from './messages.js'
 import { RoutingTable } from './routing-table.js'
@@ -104,7 +104,7 @@ export class PastryNode implements Overlay, Startable {
       partitionCheckIntervalMs: init.partitionCheckIntervalMs ?? C.PARTITION_CHECK_INTERVAL_MS,
       joinTimeoutMs: init.joinTimeoutMs ?? C.JOIN_TIMEOUT_MS,
     }
-    this.leafSet = new LeafSet(this.localHandle, this.#opts.leafSetSize, () => this.#tableHandles())
+    this.leafSet = new LeafSet(this.localHandle, this.#opts.leafSetSize, () => this.table.handles())
     this.table = new RoutingTable(this.localHandle, this.b)
     this.#wireRows = new WireRows(this.table)
     this.#probes = new PendingReplies(this.#clock)
@@ -271,10 +271,6 @@ export class PastryNode implements Overlay, Startable {
     })
   }
 
-  *#tableHandles(): IterableIterator<NodeHandle> {
-    for (const e of this.table.entries()) yield e.handle
-  }
-
   /** Is this very handle (id and address) in our leaf set or routing table? */
   #holds(h: NodeHandle): boolean {
     const same = (x: NodeHandle | undefined): boolean => x !== undefined && x.id.equals(h.id) && x.address === h.address
@@ -356,7 +352,7 @@ export class PastryNode implements Overlay, Startable {
    * @internal for Maintenance.
    */
   check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<MessageBody<'probeReply'> | undefined> {
-    const key = `${h.id.hex}@${h.address}`
+    const key = handleKey(h)
     const running = this.#probing.get(key)
     if (running !== undefined) return running
     const run = (async () => {
@@ -390,7 +386,7 @@ export class PastryNode implements Overlay, Startable {
 
   /** Is a liveness check of `h` running? @internal for Membership. */
   checking(h: NodeHandle): boolean {
-    return this.#probing.has(`${h.id.hex}@${h.address}`)
+    return this.#probing.has(handleKey(h))
   }
 
   /** The applications' update upcall. @internal for Membership. */

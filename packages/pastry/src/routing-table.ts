@@ -152,4 +152,9 @@ export class RoutingTable {
       for (const e of r) if (e !== undefined) yield e
     }
   }
+
+  /** The entries' handles. */
+  *handles(): IterableIterator<NodeHandle> {
+    for (const e of this.entries()) yield e.handle
+  }
 }

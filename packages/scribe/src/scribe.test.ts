@@ -64,6 +64,15 @@ describe(`Scribe tree upkeep on a virtual clock (seed ${SEED})`, () => {
     }
     return d
   }
+  /** A subscribe from `subscriber` passing through `at` on its way to the root (next hop `next`): false if `at` took it. */
+  const subscribeThrough = (at: ScribeNode, topic: Id, subscriber: NodeHandle, next: NodeHandle, avoid?: Id): boolean =>
+    at.forward({
+      key: topic,
+      payload: scribeProtocol.encode('subscribe', { topic: topic.bytes, subscriber: handleToWire(subscriber), known: [], avoid: avoid?.bytes }),
+      nextHop: next,
+      source: subscriber,
+      hops: 1,
+    })
 
   it('caps fan-out: a full root pushes subscribers down, every member still gets every publish once', async () => {
     const { clock, nodes } = setup(30, 2, SEED + 2)
@@ -115,14 +124,7 @@ describe(`Scribe tree upkeep on a virtual clock (seed ${SEED})`, () => {
     expect(deepest.info(topic)?.children).toEqual([])
     const lost = deepest.info(topic)?.parent as NodeHandle
     const [subscriber, other] = nodes.filter((s) => s.info(topic) === undefined).map((s) => s.endpoint.localHandle) as [NodeHandle, NodeHandle]
-    const offer = (avoid: Id | undefined): boolean =>
-      deepest.forward({
-        key: topic,
-        payload: scribeProtocol.encode('subscribe', { topic: topic.bytes, subscriber: handleToWire(subscriber), known: [], avoid: avoid?.bytes }),
-        nextHop: other,
-        source: subscriber,
-        hops: 1,
-      })
+    const offer = (avoid: Id): boolean => subscribeThrough(deepest, topic, subscriber, other, avoid)
     // Cut off with the subscriber (its ancestor is the lost parent): on toward the root.
     expect(offer(lost.id)).toBe(true)
     expect(deepest.info(topic)?.children).toEqual([])
@@ -142,14 +144,7 @@ describe(`Scribe tree upkeep on a virtual clock (seed ${SEED})`, () => {
     expect(full).toBeDefined()
     const child = full.info(topic)?.children[0] as NodeHandle
     const [stranger, other] = nodes.filter((s) => s.info(topic) === undefined).map((s) => s.endpoint.localHandle) as [NodeHandle, NodeHandle]
-    const offer = (subscriber: NodeHandle): boolean =>
-      full.forward({
-        key: topic,
-        payload: scribeProtocol.encode('subscribe', { topic: topic.bytes, subscriber: handleToWire(subscriber), known: [] }),
-        nextHop: other,
-        source: subscriber,
-        hops: 1,
-      })
+    const offer = (subscriber: NodeHandle): boolean => subscribeThrough(full, topic, subscriber, other)
     expect(offer(stranger)).toBe(true)
     expect(offer(child)).toBe(false)
     expect(full.info(topic)?.children.map((c) => c.id.hex)).toEqual([child.id.hex])
