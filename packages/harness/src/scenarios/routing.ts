@@ -41,7 +41,10 @@ export async function routingScenario(o: RoutingOptions, progress: Progress): Pr
   const heap0 = process.memoryUsage().heapUsed
   const ring = new SimRing({ seed: o.seed, pastry: { ...(o.b === undefined ? {} : { b: o.b }), ...(o.leafSetSize === undefined ? {} : { leafSetSize: o.leafSetSize }) } })
   progress(`building a ring of ${o.nodes} nodes (seed ${o.seed})`)
-  await ring.build(o.nodes, o.joinIntervalMs ?? 20, (ready) => progress(`  ${ready} nodes ready, ${((performance.now() - t0) / 1000).toFixed(1)} s`))
+  await ring.build(o.nodes, o.joinIntervalMs ?? 20, (ready) => {
+    const rss = process.memoryUsage.rss() / 2 ** 30
+    progress(`  ${ready} nodes ready, ${((performance.now() - t0) / 1000).toFixed(1)} s, ${ring.messagesSent()} messages, ${rss.toFixed(2)} GiB resident`)
+  })
   await ring.clock.advance(o.settleMs ?? 60_000)
   const t1 = performance.now()
   globalThis.gc?.()
