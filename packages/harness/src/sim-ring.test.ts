@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest'
 import { Id, handleToWire } from '@epost/core'
 import { encodeFrame, pack, schema } from '@epost/codec'
 import { JOIN_PROTOCOL, pastryProtocol } from '@epost/pastry'
+import type { PastryInit } from '@epost/pastry'
 import { SimRing } from './sim-ring.js'
 import { LookupTracker } from './lookups.js'
 
 const SEED = Number(process.env['EPOST_TEST_SEED'] ?? 20261123)
 
-async function ringOf(n: number, seed = SEED): Promise<SimRing> {
-  const ring = new SimRing({ seed })
+async function ringOf(n: number, seed = SEED, pastry: PastryInit = {}): Promise<SimRing> {
+  const ring = new SimRing({ seed, pastry })
   await ring.build(n, 50)
   await ring.clock.advance(30_000)
   return ring
@@ -38,6 +39,24 @@ describe(`Pastry in the simulator (seed ${SEED})`, () => {
       expect(m.node.ready).toBe(true)
     }
     await ring.stop()
+  })
+
+  it('takes shortcuts through spares in sparse rows: fewer hops, the same roots', async () => {
+    // 600 nodes: row 1's cells cover about 2.3 nodes each, so row 1 is sparse.
+    const plain = await ringOf(600, SEED, { cellSpares: 0 })
+    const p = await lookups(plain, 2000)
+    await plain.stop()
+    const ring = await ringOf(600)
+    const s = await lookups(ring, 2000)
+    let spares = 0
+    for (const m of ring.liveReady()) for (let col = 0; col < 16; col++) spares += m.node.table.spares(1, col).length
+    await ring.stop()
+    for (const x of [p, s]) {
+      expect(x.delivered).toBe(2000)
+      expect(x.wrongRoot).toBe(0)
+    }
+    expect(spares / 600).toBeGreaterThan(5)
+    expect(s.avgHops).toBeLessThan(p.avgHops - 0.1)
   })
 
   it('repairs leaf sets after 8 neighbouring nodes crash at once, and routes correctly again', async () => {

@@ -22,6 +22,10 @@ export interface MembershipHost {
   /** Is a liveness check of `h` running? */
   checking(h: NodeHandle): boolean
   hello(h: NodeHandle): Promise<NodeHandle[] | undefined>
+  /** Remembers `h` as a spare of its routing-table cell, where its row is sparse. */
+  noteSpare(h: NodeHandle): void
+  /** A leaf-set member was declared dead (the death rate bounds how long spares are trusted). */
+  leafDeath(): void
   /** The applications' `update` upcall. */
   notify(h: NodeHandle, joined: boolean): void
 }
@@ -76,6 +80,9 @@ export class Membership {
       const inLeaf = leafSet.has(h.id)
       if (inLeaf && inTable) continue
       if (liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS) || liveness.forged(h)) continue
+      // Heard of from a live node: a spare of its cell, if the row is sparse (no probe needed:
+      // routing acks each hop and routes around a spare that has gone).
+      if (!inTable) this.#host.noteSpare(h)
       // A member of the leaf set is only a candidate for the table.
       const wantsLeaf = !inLeaf && leafSet.wants(h.id)
       if (!inLeaf && !wantsLeaf) this.#checkBlocker(h)
@@ -204,6 +211,7 @@ export class Membership {
     if (liveness.forged(h)) return
     if (liveness.status(h.id) === 'dead' && !leafSet.has(h.id) && !table.has(h.id)) return
     this.#m.deaths.inc()
+    if (leafSet.has(h.id)) this.#host.leafDeath()
     liveness.markDead(h)
     this.#log.debug('peer declared dead', { peer: h.id })
     this.forget(h)
@@ -254,7 +262,9 @@ export class Membership {
 
   /** Offers `h` to its routing-table cell at the RTT we measured to it (unmeasured: it takes only an empty cell). */
   #considerForTable(h: NodeHandle): void {
-    this.#host.table.consider(h, this.#host.liveness.rtt(h.id) ?? Infinity)
+    const r = this.#host.table.consider(h, this.#host.liveness.rtt(h.id) ?? Infinity)
+    if (!r.taken) this.#host.noteSpare(h)
+    else if (r.displaced !== undefined) this.#host.noteSpare(r.displaced)
   }
 
   /** Puts `h` in the leaf set if it belongs there, with update upcalls; true if it entered. */

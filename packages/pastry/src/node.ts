@@ -15,6 +15,7 @@ import { createEndpoint } from './endpoint.js'
 import { JoinApp, JOIN_PROTOCOL } from './join.js'
 import { Maintenance } from './maintenance.js'
 import { Router } from './router.js'
+import { SpareAge, estimateRingSize, hopInSparseCell, sparseRow } from './sparse.js'
 
 export interface PastryInit {
   /** Bits per digit. @default DIGIT_BITS (4) */
@@ -31,6 +32,8 @@ export interface PastryInit {
   partitionCheckIntervalMs?: number
   /** @default JOIN_TIMEOUT_MS */
   joinTimeoutMs?: number
+  /** Other nodes kept per cell in sparse rows, for shortcuts to the root (0: none, Pastry's plain rule). @default CELL_SPARES */
+  cellSpares?: number
   rtoInitialMs?: number
   rtoMinMs?: number
   rtoMaxMs?: number
@@ -74,6 +77,9 @@ export class PastryNode implements Overlay, Startable {
   readonly #router: Router
   readonly #join: JoinApp
   readonly #bootstraps: NodeHandle[] = []
+  #ringSize: { version: number; n: number; sparseRow: number } | undefined
+  /** @internal how long spares stay usable (Membership reports leaf-set deaths to it). */
+  readonly spareAge: SpareAge
 
   /** The bootstrap nodes this node joined through (partition checks go back to them). */
   get bootstraps(): readonly NodeHandle[] {
@@ -103,6 +109,7 @@ export class PastryNode implements Overlay, Startable {
       rowExchangeIntervalMs: init.rowExchangeIntervalMs ?? C.ROW_EXCHANGE_INTERVAL_MS,
       partitionCheckIntervalMs: init.partitionCheckIntervalMs ?? C.PARTITION_CHECK_INTERVAL_MS,
       joinTimeoutMs: init.joinTimeoutMs ?? C.JOIN_TIMEOUT_MS,
+      cellSpares: init.cellSpares ?? C.CELL_SPARES,
     }
     this.leafSet = new LeafSet(this.localHandle, this.#opts.leafSetSize, () => this.table.handles())
     this.table = new RoutingTable(this.localHandle, this.b)
@@ -123,6 +130,7 @@ export class PastryNode implements Overlay, Startable {
     }
     this.#router = new Router(this, this.#clock, routeCounters, this.#log, new Set([JOIN_PROTOCOL]))
     this.#maintenance = new Maintenance(this, this.#clock, this.#rng, this.#opts)
+    this.spareAge = new SpareAge(this.#clock.now(), C.SPARE_MAX_AGE_MS, C.SPARE_DEATH_RISK)
     this.#join = new JoinApp(this)
     this.#apps.set(JOIN_PROTOCOL, this.#join)
     this.#lifecycle = new Lifecycle(
@@ -207,8 +215,13 @@ export class PastryNode implements Overlay, Startable {
       return best === self ? undefined : best
     }
     const row = self.id.sharedPrefixLength(key, this.b)
-    const e = this.table.get(row, key.digit(row, this.b))
-    if (e !== undefined && usable(e.handle)) return e.handle
+    const col = key.digit(row, this.b)
+    const e = this.table.get(row, col)
+    if (e !== undefined && usable(e.handle)) {
+      if (row < this.sparseRow) return e.handle
+      const now = this.#clock.now()
+      return hopInSparseCell(key, e.handle, this.table.spares(row, col), this.#ring().n, now - this.spareAge.maxAge(now, this.leafSet.size), usable)
+    }
     // Rare case: any known node that shares as long a prefix and is numerically closer.
     let best: NodeHandle | undefined
     const selfDist = key.distance(self.id)
@@ -220,6 +233,34 @@ export class PastryNode implements Overlay, Startable {
     for (let r = row; r <= this.table.lastRow; r++) for (const te of this.table.row(r)) offer(te.handle)
     for (const h of this.leafSet.members()) offer(h)
     return best
+  }
+
+  #ring(): { n: number; sparseRow: number } {
+    if (this.#ringSize?.version !== this.leafSet.version) {
+      const n = estimateRingSize(this.leafSet)
+      this.#ringSize = { version: this.leafSet.version, n, sparseRow: sparseRow(n, this.b, C.SPARSE_CELL_NODES) }
+    }
+    return this.#ringSize
+  }
+
+  /**
+   * The first routing-table row whose cells cover only a few nodes each (by the ring size the
+   * leaf set suggests): there cells keep spares (Infinity when spares are off).
+   * @internal for Membership.
+   */
+  get sparseRow(): number {
+    return this.#opts.cellSpares > 0 ? this.#ring().sparseRow : Infinity
+  }
+
+  /** @internal for Membership. */
+  leafDeath(): void {
+    this.spareAge.death(this.#clock.now())
+  }
+
+  /** @internal for Membership: remembers `h` as a spare of its cell if its row is sparse. */
+  noteSpare(h: NodeHandle): void {
+    const cell = this.table.cellOf(h.id)
+    if (cell !== undefined && cell.row >= this.sparseRow) this.table.noteSpare(h, this.#clock.now(), this.#opts.cellSpares)
   }
 
   /** Starts routing an application message (Endpoint.route). */

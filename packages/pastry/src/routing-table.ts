@@ -1,11 +1,20 @@
 import type { Id, NodeHandle } from '@epost/core'
 import { ID_BITS } from '@epost/core'
 
+/** Another live node of a cell, besides its entry (see RoutingTable.noteSpare). */
+export interface Spare {
+  handle: NodeHandle
+  /** When we last heard of it (simulated or real ms). */
+  seenAt: number
+}
+
 export interface TableEntry {
   handle: NodeHandle
   /** Measured round-trip time in ms; Infinity until measured. */
   rtt: number
 }
+
+const NO_SPARES: readonly Spare[] = Object.freeze([])
 
 /**
  * Rows of 2^b cells; row r, column c holds a node that shares r digits with this node and has
@@ -22,6 +31,8 @@ export class RoutingTable {
   readonly #versions: number[]
   #count = 0
   #taken = 0
+  /** Other nodes known per cell (row * cols + col), least recently seen first. */
+  readonly #spares = new Map<number, Spare[]>()
 
   constructor(self: NodeHandle, b: number) {
     this.self = self
@@ -102,6 +113,7 @@ export class RoutingTable {
     }
     const cur = r[cell.col]
     if (cur === undefined) {
+      this.#dropSpare(handle.id, cell.row, cell.col)
       r[cell.col] = { handle, rtt }
       this.#count++
       this.#taken++
@@ -113,6 +125,7 @@ export class RoutingTable {
       return { taken: false }
     }
     if (rtt < cur.rtt) {
+      this.#dropSpare(handle.id, cell.row, cell.col)
       r[cell.col] = { handle, rtt }
       this.#taken++
       this.#touch(cell.row)
@@ -134,9 +147,40 @@ export class RoutingTable {
     e.rtt = rtt
   }
 
+  /**
+   * Remembers `h` as another node of its cell, seen at `now`: where a cell's region of the ring
+   * holds only a few nodes, the router may go straight to the one closest to the key (see
+   * docs/architecture.md, "spares in sparse rows"). At most `max` per cell; the least recently
+   * seen goes first. The cell's entry is not a spare.
+   */
+  noteSpare(h: NodeHandle, now: number, max: number): void {
+    const cell = this.cellOf(h.id)
+    if (cell === undefined || this.get(cell.row, cell.col)?.handle.id.equals(h.id) === true) return
+    const key = cell.row * this.cols + cell.col
+    let list = this.#spares.get(key)
+    if (list === undefined) this.#spares.set(key, (list = []))
+    const i = list.findIndex((x) => x.handle.id.equals(h.id))
+    if (i >= 0) list.splice(i, 1)
+    else if (list.length >= max) list.shift()
+    list.push({ handle: h, seenAt: now })
+  }
+
+  /** The spares of cell (row, col), least recently seen first. */
+  spares(row: number, col: number): readonly Spare[] {
+    return this.#spares.get(row * this.cols + col) ?? NO_SPARES
+  }
+
+  #dropSpare(id: Id, row: number, col: number): void {
+    const list = this.#spares.get(row * this.cols + col)
+    const i = list?.findIndex((x) => x.handle.id.equals(id)) ?? -1
+    if (i >= 0) list?.splice(i, 1)
+  }
+
+  /** Removes `id` from the table (its cell's entry or a spare); true if it was the entry. */
   remove(id: Id): boolean {
     const cell = this.cellOf(id)
     if (cell === undefined) return false
+    this.#dropSpare(id, cell.row, cell.col)
     const r = this.#rows[cell.row]
     const e = r?.[cell.col]
     if (r === undefined || e === undefined || !e.handle.id.equals(id)) return false

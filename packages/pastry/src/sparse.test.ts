@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest'
+import { Id, RING_SIZE } from '@epost/core'
+import type { NodeHandle } from '@epost/core'
+import { LeafSet } from './leaf-set.js'
+import { RoutingTable } from './routing-table.js'
+import { SpareAge, estimateRingSize, hopInSparseCell, sparseRow } from './sparse.js'
+
+const h = (v: bigint): NodeHandle => ({ id: Id.fromBigInt(((v % RING_SIZE) + RING_SIZE) % RING_SIZE), address: `sim:${v}` })
+const usable = (): boolean => true
+
+describe('sparse rows', () => {
+  it('estimates the ring size from the arc the leaf set spans', () => {
+    // 10,000 nodes evenly spaced: the leaf set of 16 spans 16 gaps.
+    const gap = RING_SIZE / 10_000n
+    const ls = new LeafSet(h(0n), 16)
+    for (let i = 1n; i <= 8n; i++) {
+      ls.add(h(i * gap))
+      ls.add(h(-i * gap))
+    }
+    expect(estimateRingSize(ls)).toBeCloseTo(10_625, -2) // 17 nodes over 16 gaps
+    // A ring smaller than the leaf set: the leaf set knows all of it.
+    const small = new LeafSet(h(0n), 16)
+    for (const v of [RING_SIZE / 3n, (2n * RING_SIZE) / 3n]) small.add(h(v))
+    expect(estimateRingSize(small)).toBe(3)
+  })
+
+  it('finds the first row whose cells hold at most a few nodes', () => {
+    expect(sparseRow(10_000, 4, 8)).toBe(2) // 625, 39, then 2.4 per cell
+    expect(sparseRow(100_000, 4, 8)).toBe(3) // ..., 24, then 1.5
+    expect(sparseRow(10, 4, 8)).toBe(0)
+    expect(sparseRow(10_000, 1, 8)).toBe(10) // 10,000 / 2^11 = 4.9
+  })
+
+  it('goes to a spare only when it is likely the root', () => {
+    const n = 10_000
+    const gap = RING_SIZE / BigInt(n)
+    const key = Id.fromBigInt(RING_SIZE / 2n)
+    const entry = h(RING_SIZE / 2n + 3n * gap)
+    const near = h(RING_SIZE / 2n - gap / 3n)
+    const nearer = h(RING_SIZE / 2n + gap / 10n)
+    const far = h(RING_SIZE / 2n - 2n * gap)
+    expect(hopInSparseCell(key, entry, [{ handle: near, seenAt: 100 }], n, 0, usable)).toBe(near)
+    // The closest of several, whatever their order.
+    expect(hopInSparseCell(key, entry, [{ handle: nearer, seenAt: 100 }, { handle: near, seenAt: 100 }], n, 0, usable)).toBe(nearer)
+    // Closer than the entry, but more than a gap from the key: the entry (it is near us).
+    expect(hopInSparseCell(key, entry, [{ handle: far, seenAt: 100 }], n, 0, usable)).toBe(entry)
+    // Not heard of since `freshSince`, or not usable (suspected, dead, excluded): the entry.
+    expect(hopInSparseCell(key, entry, [{ handle: near, seenAt: 100 }], n, 101, usable)).toBe(entry)
+    expect(hopInSparseCell(key, entry, [{ handle: near, seenAt: 100 }], n, 0, (x) => x !== near)).toBe(entry)
+    // The entry itself closest: the entry.
+    expect(hopInSparseCell(key, nearer, [{ handle: near, seenAt: 100 }], n, 0, usable)).toBe(nearer)
+  })
+})
+
+describe('RoutingTable spares', () => {
+  const hex = (s: string): NodeHandle => ({ id: Id.fromHex(s.padEnd(32, '0')), address: `sim:${s}` })
+  const self = hex('a1b2')
+
+  it('keeps up to max other nodes per cell, the most recently heard of', () => {
+    const t = new RoutingTable(self, 4)
+    t.consider(hex('a1c1'), 30)
+    t.noteSpare(hex('a1c1'), 1, 2) // the entry is no spare
+    expect(t.spares(2, 12)).toEqual([])
+    t.noteSpare(hex('a1c2'), 1, 2)
+    t.noteSpare(hex('a1c3'), 2, 2)
+    t.noteSpare(hex('a1c2'), 3, 2) // heard of again: moves to the end
+    t.noteSpare(hex('a1c4'), 4, 2) // full: the least recently heard of (a1c3) goes
+    expect(t.spares(2, 12).map((s) => [s.handle.address, s.seenAt])).toEqual([
+      ['sim:a1c2', 3],
+      ['sim:a1c4', 4],
+    ])
+    expect(t.spares(2, 13)).toEqual([])
+  })
+
+  it('drops a spare that is removed or takes the cell', () => {
+    const t = new RoutingTable(self, 4)
+    t.consider(hex('f1'), 50)
+    t.noteSpare(hex('f2'), 1, 4)
+    t.noteSpare(hex('f3'), 1, 4)
+    expect(t.remove(hex('f2').id)).toBe(false) // not the entry
+    expect(t.spares(0, 15).map((s) => s.handle.address)).toEqual(['sim:f3'])
+    expect(t.consider(hex('f3'), 10).taken).toBe(true)
+    expect(t.spares(0, 15)).toEqual([])
+    expect(t.get(0, 15)?.handle.address).toBe('sim:f3')
+  })
+})
+
+describe('SpareAge', () => {
+  const MIN = 60_000
+
+  it('trusts spares for the full age while no leaf-set member dies', () => {
+    const a = new SpareAge(0, 10 * MIN, 0.02)
+    expect(a.maxAge(120 * MIN, 16)).toBe(10 * MIN)
+  })
+
+  it('trusts them for a small share of the mean session the deaths suggest', () => {
+    const a = new SpareAge(0, 10 * MIN, 0.02)
+    // 16 members, 30-minute sessions: about 32 deaths in the hour.
+    for (let i = 1; i <= 32; i++) a.death(i * (60 / 32) * MIN)
+    expect(a.maxAge(60 * MIN, 16)).toBeCloseTo(0.02 * 30 * MIN, -3)
+    // Deaths older than the window no longer count: back to the full age.
+    expect(a.maxAge(200 * MIN, 16)).toBe(10 * MIN)
+  })
+
+  it('counts over the time it has watched, when that is less than the window', () => {
+    const a = new SpareAge(100 * MIN, 10 * MIN, 0.02)
+    a.death(105 * MIN)
+    // One death in 16 members x 10 minutes: sessions of 160 minutes, 3.2 minutes of trust.
+    expect(a.maxAge(110 * MIN, 16)).toBeCloseTo(3.2 * MIN, -3)
+  })
+})
