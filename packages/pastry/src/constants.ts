@@ -80,15 +80,13 @@ export const MAX_PAYLOAD_BYTES = 1_048_576
 export const MAX_APP_ID_LENGTH = 64
 
 /**
- * Spares in sparse rows (sparse.ts): rows whose cells' regions hold at most SPARSE_CELL_NODES
- * nodes (by the ring size the leaf set suggests) keep up to CELL_SPARES other nodes per cell
- * beside the entry, each usable for at most SPARE_MAX_AGE_MS after we last heard of it...
+ * Spares (spares.ts): each routing-table cell keeps up to CELL_SPARES other nodes heard of beside
+ * its entry, each usable for at most SPARE_MAX_AGE_MS after we last heard of it...
  */
-export const SPARSE_CELL_NODES = 8
-export const CELL_SPARES = 4
+export const CELL_SPARES = 8
 export const SPARE_MAX_AGE_MS = 600_000
 /**
  * ...and only while the chance that one has died since is below this, by the death rate seen in
- * the leaf set (sparse.ts, SpareAge): under 30-minute sessions that is about 36 s.
+ * the leaf set (spares.ts, SpareAge): under 30-minute sessions that is about 36 s.
  */
 export const SPARE_DEATH_RISK = 0.02

@@ -22,7 +22,7 @@ export interface MembershipHost {
   /** Is a liveness check of `h` running? */
   checking(h: NodeHandle): boolean
   hello(h: NodeHandle): Promise<NodeHandle[] | undefined>
-  /** Remembers `h` as a spare of its routing-table cell, where its row is sparse. */
+  /** Remembers `h` as a spare of its routing-table cell (a shortcut when it lies next to a key). */
   noteSpare(h: NodeHandle): void
   /** A leaf-set member was declared dead (the death rate bounds how long spares are trusted). */
   leafDeath(): void
@@ -80,8 +80,8 @@ export class Membership {
       const inLeaf = leafSet.has(h.id)
       if (inLeaf && inTable) continue
       if (liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS) || liveness.forged(h)) continue
-      // Heard of from a live node: a spare of its cell, if the row is sparse (no probe needed:
-      // routing acks each hop and routes around a spare that has gone).
+      // Heard of from a live node: a spare of its cell (no probe needed: routing acks each hop
+      // and routes around a spare that has gone).
       if (!inTable) this.#host.noteSpare(h)
       // A member of the leaf set is only a candidate for the table.
       const wantsLeaf = !inLeaf && leafSet.wants(h.id)

@@ -15,7 +15,7 @@ import { createEndpoint } from './endpoint.js'
 import { JoinApp, JOIN_PROTOCOL } from './join.js'
 import { Maintenance } from './maintenance.js'
 import { Router } from './router.js'
-import { SpareAge, estimateRingSize, hopInSparseCell, sparseRow } from './sparse.js'
+import { SpareAge, estimateRingSize, hopThroughCell } from './spares.js'
 
 export interface PastryInit {
   /** Bits per digit. @default DIGIT_BITS (4) */
@@ -32,7 +32,7 @@ export interface PastryInit {
   partitionCheckIntervalMs?: number
   /** @default JOIN_TIMEOUT_MS */
   joinTimeoutMs?: number
-  /** Other nodes kept per cell in sparse rows, for shortcuts to the root (0: none, Pastry's plain rule). @default CELL_SPARES */
+  /** Other nodes kept per routing-table cell, for shortcuts to the likely root (0: none, Pastry's plain rule). @default CELL_SPARES */
   cellSpares?: number
   rtoInitialMs?: number
   rtoMinMs?: number
@@ -77,7 +77,7 @@ export class PastryNode implements Overlay, Startable {
   readonly #router: Router
   readonly #join: JoinApp
   readonly #bootstraps: NodeHandle[] = []
-  #ringSize: { version: number; n: number; sparseRow: number } | undefined
+  #ringSize: { version: number; n: number } | undefined
   /** @internal how long spares stay usable (Membership reports leaf-set deaths to it). */
   readonly spareAge: SpareAge
 
@@ -218,9 +218,10 @@ export class PastryNode implements Overlay, Startable {
     const col = key.digit(row, this.b)
     const e = this.table.get(row, col)
     if (e !== undefined && usable(e.handle)) {
-      if (row < this.sparseRow) return e.handle
+      const spares = this.table.spares(row, col)
+      if (spares === undefined) return e.handle
       const now = this.#clock.now()
-      return hopInSparseCell(key, e.handle, this.table.spares(row, col), this.#ring().n, now - this.spareAge.maxAge(now, this.leafSet.size), usable)
+      return hopThroughCell(key, e.handle, spares, this.#ringSizeEstimate(), now - this.spareAge.maxAge(now, this.leafSet.size), usable)
     }
     // Rare case: any known node that shares as long a prefix and is numerically closer.
     let best: NodeHandle | undefined
@@ -235,21 +236,10 @@ export class PastryNode implements Overlay, Startable {
     return best
   }
 
-  #ring(): { n: number; sparseRow: number } {
-    if (this.#ringSize?.version !== this.leafSet.version) {
-      const n = estimateRingSize(this.leafSet)
-      this.#ringSize = { version: this.leafSet.version, n, sparseRow: sparseRow(n, this.b, C.SPARSE_CELL_NODES) }
-    }
-    return this.#ringSize
-  }
-
-  /**
-   * The first routing-table row whose cells cover only a few nodes each (by the ring size the
-   * leaf set suggests): there cells keep spares (Infinity when spares are off).
-   * @internal for Membership.
-   */
-  get sparseRow(): number {
-    return this.#opts.cellSpares > 0 ? this.#ring().sparseRow : Infinity
+  /** How many nodes the ring holds, by the arc the leaf set spans (cached until it changes). */
+  #ringSizeEstimate(): number {
+    if (this.#ringSize?.version !== this.leafSet.version) this.#ringSize = { version: this.leafSet.version, n: estimateRingSize(this.leafSet) }
+    return this.#ringSize.n
   }
 
   /** @internal for Membership. */
@@ -257,10 +247,9 @@ export class PastryNode implements Overlay, Startable {
     this.spareAge.death(this.#clock.now())
   }
 
-  /** @internal for Membership: remembers `h` as a spare of its cell if its row is sparse. */
+  /** @internal for Membership: remembers `h` as a spare of its cell. */
   noteSpare(h: NodeHandle): void {
-    const cell = this.table.cellOf(h.id)
-    if (cell !== undefined && cell.row >= this.sparseRow) this.table.noteSpare(h, this.#clock.now(), this.#opts.cellSpares)
+    if (this.#opts.cellSpares > 0) this.table.noteSpare(h, this.#clock.now(), this.#opts.cellSpares)
   }
 
   /** Starts routing an application message (Endpoint.route). */

@@ -1,11 +1,13 @@
 import type { Id, NodeHandle } from '@epost/core'
 import { ID_BITS } from '@epost/core'
 
-/** Another live node of a cell, besides its entry (see RoutingTable.noteSpare). */
-export interface Spare {
-  handle: NodeHandle
-  /** When we last heard of it (simulated or real ms). */
-  seenAt: number
+/**
+ * The other nodes of a cell, besides its entry (see RoutingTable.noteSpare), least recently heard
+ * of first: handles and when we last heard of each, in parallel arrays (a table holds hundreds).
+ */
+export interface Spares {
+  readonly handles: NodeHandle[]
+  readonly seenAt: number[]
 }
 
 export interface TableEntry {
@@ -13,8 +15,6 @@ export interface TableEntry {
   /** Measured round-trip time in ms; Infinity until measured. */
   rtt: number
 }
-
-const NO_SPARES: readonly Spare[] = Object.freeze([])
 
 /**
  * Rows of 2^b cells; row r, column c holds a node that shares r digits with this node and has
@@ -32,7 +32,7 @@ export class RoutingTable {
   #count = 0
   #taken = 0
   /** Other nodes known per cell (row * cols + col), least recently seen first. */
-  readonly #spares = new Map<number, Spare[]>()
+  readonly #spares = new Map<number, Spares>()
 
   constructor(self: NodeHandle, b: number) {
     this.self = self
@@ -148,32 +148,39 @@ export class RoutingTable {
   }
 
   /**
-   * Remembers `h` as another node of its cell, seen at `now`: where a cell's region of the ring
-   * holds only a few nodes, the router may go straight to the one closest to the key (see
-   * docs/architecture.md, "spares in sparse rows"). At most `max` per cell; the least recently
-   * seen goes first. The cell's entry is not a spare.
+   * Remembers `h` as another node of its cell, heard of at `now`: the router may go straight to
+   * it when it lies next to a key (docs/architecture.md, "spares"). At most `max` per cell; the
+   * least recently heard of goes first. The cell's entry is not a spare.
    */
   noteSpare(h: NodeHandle, now: number, max: number): void {
     const cell = this.cellOf(h.id)
     if (cell === undefined || this.get(cell.row, cell.col)?.handle.id.equals(h.id) === true) return
     const key = cell.row * this.cols + cell.col
     let list = this.#spares.get(key)
-    if (list === undefined) this.#spares.set(key, (list = []))
-    const i = list.findIndex((x) => x.handle.id.equals(h.id))
-    if (i >= 0) list.splice(i, 1)
-    else if (list.length >= max) list.shift()
-    list.push({ handle: h, seenAt: now })
+    if (list === undefined) this.#spares.set(key, (list = { handles: [], seenAt: [] }))
+    const i = indexOf(list, h.id)
+    if (i >= 0) {
+      list.handles.splice(i, 1)
+      list.seenAt.splice(i, 1)
+    } else if (list.handles.length >= max) {
+      list.handles.shift()
+      list.seenAt.shift()
+    }
+    list.handles.push(h)
+    list.seenAt.push(now)
   }
 
-  /** The spares of cell (row, col), least recently seen first. */
-  spares(row: number, col: number): readonly Spare[] {
-    return this.#spares.get(row * this.cols + col) ?? NO_SPARES
+  /** The spares of cell (row, col), if any. */
+  spares(row: number, col: number): Spares | undefined {
+    return this.#spares.get(row * this.cols + col)
   }
 
   #dropSpare(id: Id, row: number, col: number): void {
     const list = this.#spares.get(row * this.cols + col)
-    const i = list?.findIndex((x) => x.handle.id.equals(id)) ?? -1
-    if (i >= 0) list?.splice(i, 1)
+    const i = list === undefined ? -1 : indexOf(list, id)
+    if (i < 0 || list === undefined) return
+    list.handles.splice(i, 1)
+    list.seenAt.splice(i, 1)
   }
 
   /** Removes `id` from the table (its cell's entry or a spare); true if it was the entry. */
@@ -201,4 +208,10 @@ export class RoutingTable {
   *handles(): IterableIterator<NodeHandle> {
     for (const e of this.entries()) yield e.handle
   }
+}
+
+function indexOf(list: Spares, id: Id): number {
+  const hs = list.handles
+  for (let i = 0; i < hs.length; i++) if ((hs[i] as NodeHandle).id.equals(id)) return i
+  return -1
 }

@@ -1,13 +1,14 @@
 import type { Id, NodeHandle } from '@epost/core'
 import type { LeafSet } from './leaf-set.js'
-import type { Spare } from './routing-table.js'
+import type { Spares } from './routing-table.js'
 
 /**
- * Shortcuts where the ring is sparse (docs/architecture.md, "spares in sparse rows"). Deep in the
- * routing table a cell's region of the ring holds only a few nodes, and the entry Pastry keeps
- * for it (the nearest in the network) is no nearer than a random node. Going there and then on
- * to the root costs two hops at a random distance; going straight to the node of the region
- * closest to the key costs one, when that node is the root.
+ * Shortcuts to the likely root (docs/architecture.md, "spares"). The last hops of a Pastry route
+ * go to nodes at about a random distance in the network: deep in the routing table a cell's
+ * region of the ring holds only a few nodes, so its nearest is no nearer than any, and the last
+ * hop (from the leaf set to the root) is random. A node that knows a node lying right next to
+ * the key (within one average gap) goes there straight: most likely it is the root, and the hops
+ * in between are saved.
  */
 
 const RING = 2 ** 128
@@ -21,22 +22,20 @@ export function estimateRingSize(leafSet: LeafSet): number {
   return span > 0 ? (leafSet.size + 1) / span : leafSet.size + 1
 }
 
-/** The first row whose cells' regions are expected to hold at most `cellNodes` nodes, in a ring of `n` with b-bit digits. */
-export function sparseRow(n: number, b: number, cellNodes: number): number {
-  let row = 0
-  while (n / 2 ** (b * (row + 1)) > cellNodes) row++
-  return row
-}
-
 /**
- * The next hop for `key` in a sparse cell: of the entry and the spares seen since `freshSince`
- * that are usable, the one closest to the key; but a spare only if it lies within one average
- * gap between nodes (1/n of the ring) of the key, where it is likely the root itself. Otherwise
- * the entry, which is at least near us.
+ * The next hop for `key` through a routing-table cell: of its entry and its spares heard of since
+ * `freshSince` that are usable, the one closest to the key; but a spare only if it lies within
+ * one average gap between nodes (1/n of the ring) of the key, where it is likely the root itself.
+ * Otherwise the entry, the nearest in the network.
  */
-export function hopInSparseCell(key: Id, entry: NodeHandle, spares: readonly Spare[], n: number, freshSince: number, usable: (h: NodeHandle) => boolean): NodeHandle {
+export function hopThroughCell(key: Id, entry: NodeHandle, spares: Spares | undefined, n: number, freshSince: number, usable: (h: NodeHandle) => boolean): NodeHandle {
+  if (spares === undefined) return entry
   let best = entry
-  for (const s of spares) if (s.seenAt >= freshSince && key.isCloser(s.handle.id, best.id) && usable(s.handle)) best = s.handle
+  const { handles, seenAt } = spares
+  for (let i = 0; i < handles.length; i++) {
+    const h = handles[i] as NodeHandle
+    if ((seenAt[i] as number) >= freshSince && key.isCloser(h.id, best.id) && usable(h)) best = h
+  }
   if (best === entry || (Number(key.distance(best.id)) / RING) * n > 1) return entry
   return best
 }

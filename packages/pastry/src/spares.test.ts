@@ -3,12 +3,13 @@ import { Id, RING_SIZE } from '@epost/core'
 import type { NodeHandle } from '@epost/core'
 import { LeafSet } from './leaf-set.js'
 import { RoutingTable } from './routing-table.js'
-import { SpareAge, estimateRingSize, hopInSparseCell, sparseRow } from './sparse.js'
+import { SpareAge, estimateRingSize, hopThroughCell } from './spares.js'
+import type { Spares } from './routing-table.js'
 
 const h = (v: bigint): NodeHandle => ({ id: Id.fromBigInt(((v % RING_SIZE) + RING_SIZE) % RING_SIZE), address: `sim:${v}` })
 const usable = (): boolean => true
 
-describe('sparse rows', () => {
+describe('spares', () => {
   it('estimates the ring size from the arc the leaf set spans', () => {
     // 10,000 nodes evenly spaced: the leaf set of 16 spans 16 gaps.
     const gap = RING_SIZE / 10_000n
@@ -24,13 +25,6 @@ describe('sparse rows', () => {
     expect(estimateRingSize(small)).toBe(3)
   })
 
-  it('finds the first row whose cells hold at most a few nodes', () => {
-    expect(sparseRow(10_000, 4, 8)).toBe(2) // 625, 39, then 2.4 per cell
-    expect(sparseRow(100_000, 4, 8)).toBe(3) // ..., 24, then 1.5
-    expect(sparseRow(10, 4, 8)).toBe(0)
-    expect(sparseRow(10_000, 1, 8)).toBe(10) // 10,000 / 2^11 = 4.9
-  })
-
   it('goes to a spare only when it is likely the root', () => {
     const n = 10_000
     const gap = RING_SIZE / BigInt(n)
@@ -39,16 +33,19 @@ describe('sparse rows', () => {
     const near = h(RING_SIZE / 2n - gap / 3n)
     const nearer = h(RING_SIZE / 2n + gap / 10n)
     const far = h(RING_SIZE / 2n - 2n * gap)
-    expect(hopInSparseCell(key, entry, [{ handle: near, seenAt: 100 }], n, 0, usable)).toBe(near)
+    const of = (...hs: NodeHandle[]): Spares => ({ handles: hs, seenAt: hs.map(() => 100) })
+    expect(hopThroughCell(key, entry, of(near), n, 0, usable)).toBe(near)
     // The closest of several, whatever their order.
-    expect(hopInSparseCell(key, entry, [{ handle: nearer, seenAt: 100 }, { handle: near, seenAt: 100 }], n, 0, usable)).toBe(nearer)
+    expect(hopThroughCell(key, entry, of(nearer, near), n, 0, usable)).toBe(nearer)
+    expect(hopThroughCell(key, entry, of(near, nearer), n, 0, usable)).toBe(nearer)
     // Closer than the entry, but more than a gap from the key: the entry (it is near us).
-    expect(hopInSparseCell(key, entry, [{ handle: far, seenAt: 100 }], n, 0, usable)).toBe(entry)
+    expect(hopThroughCell(key, entry, of(far), n, 0, usable)).toBe(entry)
     // Not heard of since `freshSince`, or not usable (suspected, dead, excluded): the entry.
-    expect(hopInSparseCell(key, entry, [{ handle: near, seenAt: 100 }], n, 101, usable)).toBe(entry)
-    expect(hopInSparseCell(key, entry, [{ handle: near, seenAt: 100 }], n, 0, (x) => x !== near)).toBe(entry)
-    // The entry itself closest: the entry.
-    expect(hopInSparseCell(key, nearer, [{ handle: near, seenAt: 100 }], n, 0, usable)).toBe(nearer)
+    expect(hopThroughCell(key, entry, of(near), n, 101, usable)).toBe(entry)
+    expect(hopThroughCell(key, entry, of(near), n, 0, (x) => x !== near)).toBe(entry)
+    // The entry itself closest, or no spares: the entry.
+    expect(hopThroughCell(key, nearer, of(near), n, 0, usable)).toBe(nearer)
+    expect(hopThroughCell(key, entry, undefined, n, 0, usable)).toBe(entry)
   })
 })
 
@@ -60,16 +57,14 @@ describe('RoutingTable spares', () => {
     const t = new RoutingTable(self, 4)
     t.consider(hex('a1c1'), 30)
     t.noteSpare(hex('a1c1'), 1, 2) // the entry is no spare
-    expect(t.spares(2, 12)).toEqual([])
+    expect(t.spares(2, 12)).toBeUndefined()
     t.noteSpare(hex('a1c2'), 1, 2)
     t.noteSpare(hex('a1c3'), 2, 2)
     t.noteSpare(hex('a1c2'), 3, 2) // heard of again: moves to the end
     t.noteSpare(hex('a1c4'), 4, 2) // full: the least recently heard of (a1c3) goes
-    expect(t.spares(2, 12).map((s) => [s.handle.address, s.seenAt])).toEqual([
-      ['sim:a1c2', 3],
-      ['sim:a1c4', 4],
-    ])
-    expect(t.spares(2, 13)).toEqual([])
+    expect(t.spares(2, 12)?.handles.map((x) => x.address)).toEqual(['sim:a1c2', 'sim:a1c4'])
+    expect(t.spares(2, 12)?.seenAt).toEqual([3, 4])
+    expect(t.spares(2, 13)).toBeUndefined()
   })
 
   it('drops a spare that is removed or takes the cell', () => {
@@ -78,9 +73,9 @@ describe('RoutingTable spares', () => {
     t.noteSpare(hex('f2'), 1, 4)
     t.noteSpare(hex('f3'), 1, 4)
     expect(t.remove(hex('f2').id)).toBe(false) // not the entry
-    expect(t.spares(0, 15).map((s) => s.handle.address)).toEqual(['sim:f3'])
+    expect(t.spares(0, 15)?.handles.map((x) => x.address)).toEqual(['sim:f3'])
     expect(t.consider(hex('f3'), 10).taken).toBe(true)
-    expect(t.spares(0, 15)).toEqual([])
+    expect(t.spares(0, 15)?.handles).toEqual([])
     expect(t.get(0, 15)?.handle.address).toBe('sim:f3')
   })
 })
