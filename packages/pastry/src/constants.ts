@@ -83,7 +83,7 @@ export const MAX_APP_ID_LENGTH = 64
  * Spares (spares.ts): each routing-table cell keeps up to CELL_SPARES other nodes heard of beside
  * its entry, each usable for at most SPARE_MAX_AGE_MS after we last heard of it...
  */
-export const CELL_SPARES = 8
+export const CELL_SPARES = 16
 export const SPARE_MAX_AGE_MS = 600_000
 /**
  * ...and only while the chance that one has died since is below this, by the death rate seen in

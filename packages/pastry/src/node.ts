@@ -112,7 +112,7 @@ export class PastryNode implements Overlay, Startable {
       cellSpares: init.cellSpares ?? C.CELL_SPARES,
     }
     this.leafSet = new LeafSet(this.localHandle, this.#opts.leafSetSize, () => this.table.handles())
-    this.table = new RoutingTable(this.localHandle, this.b)
+    this.table = new RoutingTable(this.localHandle, this.b, this.#opts.cellSpares)
     this.#wireRows = new WireRows(this.table)
     this.#probes = new PendingReplies(this.#clock)
     this.#hellos = new PendingReplies(this.#clock)
@@ -218,10 +218,10 @@ export class PastryNode implements Overlay, Startable {
     const col = key.digit(row, this.b)
     const e = this.table.get(row, col)
     if (e !== undefined && usable(e.handle)) {
-      const spares = this.table.spares(row, col)
-      if (spares === undefined) return e.handle
+      if (this.table.spareSlots === 0) return e.handle
       const now = this.#clock.now()
-      return hopThroughCell(key, e.handle, spares, this.#ringSizeEstimate(), now - this.spareAge.maxAge(now, this.leafSet.size), usable)
+      const spare = this.table.closestSpare(row, col, key, now - this.spareAge.maxAge(now, this.leafSet.size), usable)
+      return hopThroughCell(key, e.handle, spare, this.#ringSizeEstimate())
     }
     // Rare case: any known node that shares as long a prefix and is numerically closer.
     let best: NodeHandle | undefined
@@ -249,7 +249,7 @@ export class PastryNode implements Overlay, Startable {
 
   /** @internal for Membership: remembers `h` as a spare of its cell. */
   noteSpare(h: NodeHandle): void {
-    if (this.#opts.cellSpares > 0) this.table.noteSpare(h, this.#clock.now(), this.#opts.cellSpares)
+    this.table.noteSpare(h, this.#clock.now())
   }
 
   /** Starts routing an application message (Endpoint.route). */

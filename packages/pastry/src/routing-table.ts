@@ -1,15 +1,6 @@
 import type { Id, NodeHandle } from '@epost/core'
 import { ID_BITS } from '@epost/core'
 
-/**
- * The other nodes of a cell, besides its entry (see RoutingTable.noteSpare), least recently heard
- * of first: handles and when we last heard of each, in parallel arrays (a table holds hundreds).
- */
-export interface Spares {
-  readonly handles: NodeHandle[]
-  readonly seenAt: number[]
-}
-
 export interface TableEntry {
   handle: NodeHandle
   /** Measured round-trip time in ms; Infinity until measured. */
@@ -32,13 +23,23 @@ export class RoutingTable {
   #count = 0
   #taken = 0
   /** Other nodes known per cell (row * cols + col), least recently seen first. */
-  readonly #spares = new Map<number, Spares>()
+  /**
+   * Spares per row, allocated with the row's first: `spares` slots per cell, the handle and when
+   * we last heard of it (-Infinity in an empty slot). Flat arrays: a table holds hundreds.
+   */
+  readonly spareSlots: number
+  readonly #spareHandles: Array<Array<NodeHandle | undefined> | undefined>
+  readonly #spareSeen: Array<Float64Array | undefined>
 
-  constructor(self: NodeHandle, b: number) {
+  /** `spares`: other nodes kept per cell beside its entry (see noteSpare). */
+  constructor(self: NodeHandle, b: number, spares = 0) {
     this.self = self
     this.b = b
     this.rows = ID_BITS / b
     this.cols = 1 << b
+    this.spareSlots = spares
+    this.#spareHandles = new Array<Array<NodeHandle | undefined> | undefined>(this.rows)
+    this.#spareSeen = new Array<Float64Array | undefined>(this.rows)
     this.#rows = new Array<Array<TableEntry | undefined> | undefined>(this.rows)
     this.#versions = new Array<number>(this.rows).fill(0)
   }
@@ -149,38 +150,68 @@ export class RoutingTable {
 
   /**
    * Remembers `h` as another node of its cell, heard of at `now`: the router may go straight to
-   * it when it lies next to a key (docs/architecture.md, "spares"). At most `max` per cell; the
-   * least recently heard of goes first. The cell's entry is not a spare.
+   * it when it lies next to a key (docs/architecture.md, "spares"). A full cell forgets the spare
+   * heard of least recently. The cell's entry is not a spare.
    */
-  noteSpare(h: NodeHandle, now: number, max: number): void {
+  noteSpare(h: NodeHandle, now: number): void {
+    const k = this.spareSlots
     const cell = this.cellOf(h.id)
-    if (cell === undefined || this.get(cell.row, cell.col)?.handle.id.equals(h.id) === true) return
-    const key = cell.row * this.cols + cell.col
-    let list = this.#spares.get(key)
-    if (list === undefined) this.#spares.set(key, (list = { handles: [], seenAt: [] }))
-    const i = indexOf(list, h.id)
-    if (i >= 0) {
-      list.handles.splice(i, 1)
-      list.seenAt.splice(i, 1)
-    } else if (list.handles.length >= max) {
-      list.handles.shift()
-      list.seenAt.shift()
+    if (k === 0 || cell === undefined || this.get(cell.row, cell.col)?.handle.id.equals(h.id) === true) return
+    let handles = this.#spareHandles[cell.row]
+    let seen = this.#spareSeen[cell.row]
+    if (handles === undefined || seen === undefined) {
+      handles = this.#spareHandles[cell.row] = new Array<NodeHandle | undefined>(this.cols * k).fill(undefined)
+      seen = this.#spareSeen[cell.row] = new Float64Array(this.cols * k).fill(-Infinity)
     }
-    list.handles.push(h)
-    list.seenAt.push(now)
+    const base = cell.col * k
+    let slot = base
+    for (let i = base; i < base + k; i++) {
+      const x = handles[i]
+      if (x !== undefined && (x === h || x.id.equals(h.id))) {
+        handles[i] = h
+        seen[i] = now
+        return
+      }
+      if ((seen[i] as number) < (seen[slot] as number)) slot = i
+    }
+    handles[slot] = h
+    seen[slot] = now
   }
 
-  /** The spares of cell (row, col), if any. */
-  spares(row: number, col: number): Spares | undefined {
-    return this.#spares.get(row * this.cols + col)
+  /** Of the spares of cell (row, col) heard of since `since` and `usable`, the one closest to `key`. */
+  closestSpare(row: number, col: number, key: Id, since: number, usable: (h: NodeHandle) => boolean): NodeHandle | undefined {
+    const handles = this.#spareHandles[row]
+    const seen = this.#spareSeen[row]
+    if (handles === undefined || seen === undefined) return undefined
+    let best: NodeHandle | undefined
+    const base = col * this.spareSlots
+    for (let i = base; i < base + this.spareSlots; i++) {
+      const h = handles[i]
+      if (h !== undefined && (seen[i] as number) >= since && (best === undefined || key.isCloser(h.id, best.id)) && usable(h)) best = h
+    }
+    return best
+  }
+
+  /** The spares of cell (row, col), least recently heard of first (for inspection and tests). */
+  spares(row: number, col: number): NodeHandle[] {
+    const handles = this.#spareHandles[row]
+    const seen = this.#spareSeen[row]
+    if (handles === undefined || seen === undefined) return []
+    const slots: number[] = []
+    for (let i = col * this.spareSlots; i < (col + 1) * this.spareSlots; i++) if (handles[i] !== undefined) slots.push(i)
+    return slots.sort((a, b) => (seen[a] as number) - (seen[b] as number)).map((i) => handles[i] as NodeHandle)
   }
 
   #dropSpare(id: Id, row: number, col: number): void {
-    const list = this.#spares.get(row * this.cols + col)
-    const i = list === undefined ? -1 : indexOf(list, id)
-    if (i < 0 || list === undefined) return
-    list.handles.splice(i, 1)
-    list.seenAt.splice(i, 1)
+    const handles = this.#spareHandles[row]
+    const seen = this.#spareSeen[row]
+    if (handles === undefined || seen === undefined) return
+    for (let i = col * this.spareSlots; i < (col + 1) * this.spareSlots; i++) {
+      if (handles[i]?.id.equals(id) === true) {
+        handles[i] = undefined
+        seen[i] = -Infinity
+      }
+    }
   }
 
   /** Removes `id` from the table (its cell's entry or a spare); true if it was the entry. */
@@ -210,8 +241,3 @@ export class RoutingTable {
   }
 }
 
-function indexOf(list: Spares, id: Id): number {
-  const hs = list.handles
-  for (let i = 0; i < hs.length; i++) if ((hs[i] as NodeHandle).id.equals(id)) return i
-  return -1
-}

@@ -4,7 +4,6 @@ import type { NodeHandle } from '@epost/core'
 import { LeafSet } from './leaf-set.js'
 import { RoutingTable } from './routing-table.js'
 import { SpareAge, estimateRingSize, hopThroughCell } from './spares.js'
-import type { Spares } from './routing-table.js'
 
 const h = (v: bigint): NodeHandle => ({ id: Id.fromBigInt(((v % RING_SIZE) + RING_SIZE) % RING_SIZE), address: `sim:${v}` })
 const usable = (): boolean => true
@@ -33,19 +32,12 @@ describe('spares', () => {
     const near = h(RING_SIZE / 2n - gap / 3n)
     const nearer = h(RING_SIZE / 2n + gap / 10n)
     const far = h(RING_SIZE / 2n - 2n * gap)
-    const of = (...hs: NodeHandle[]): Spares => ({ handles: hs, seenAt: hs.map(() => 100) })
-    expect(hopThroughCell(key, entry, of(near), n, 0, usable)).toBe(near)
-    // The closest of several, whatever their order.
-    expect(hopThroughCell(key, entry, of(nearer, near), n, 0, usable)).toBe(nearer)
-    expect(hopThroughCell(key, entry, of(near, nearer), n, 0, usable)).toBe(nearer)
+    expect(hopThroughCell(key, entry, near, n)).toBe(near)
     // Closer than the entry, but more than a gap from the key: the entry (it is near us).
-    expect(hopThroughCell(key, entry, of(far), n, 0, usable)).toBe(entry)
-    // Not heard of since `freshSince`, or not usable (suspected, dead, excluded): the entry.
-    expect(hopThroughCell(key, entry, of(near), n, 101, usable)).toBe(entry)
-    expect(hopThroughCell(key, entry, of(near), n, 0, (x) => x !== near)).toBe(entry)
-    // The entry itself closest, or no spares: the entry.
-    expect(hopThroughCell(key, nearer, of(near), n, 0, usable)).toBe(nearer)
-    expect(hopThroughCell(key, entry, undefined, n, 0, usable)).toBe(entry)
+    expect(hopThroughCell(key, entry, far, n)).toBe(entry)
+    // The entry itself closer, or no spare: the entry.
+    expect(hopThroughCell(key, nearer, near, n)).toBe(nearer)
+    expect(hopThroughCell(key, entry, undefined, n)).toBe(entry)
   })
 })
 
@@ -53,29 +45,42 @@ describe('RoutingTable spares', () => {
   const hex = (s: string): NodeHandle => ({ id: Id.fromHex(s.padEnd(32, '0')), address: `sim:${s}` })
   const self = hex('a1b2')
 
-  it('keeps up to max other nodes per cell, the most recently heard of', () => {
-    const t = new RoutingTable(self, 4)
+  it('keeps up to its slots of other nodes per cell, the most recently heard of', () => {
+    const t = new RoutingTable(self, 4, 2)
     t.consider(hex('a1c1'), 30)
-    t.noteSpare(hex('a1c1'), 1, 2) // the entry is no spare
-    expect(t.spares(2, 12)).toBeUndefined()
-    t.noteSpare(hex('a1c2'), 1, 2)
-    t.noteSpare(hex('a1c3'), 2, 2)
-    t.noteSpare(hex('a1c2'), 3, 2) // heard of again: moves to the end
-    t.noteSpare(hex('a1c4'), 4, 2) // full: the least recently heard of (a1c3) goes
-    expect(t.spares(2, 12)?.handles.map((x) => x.address)).toEqual(['sim:a1c2', 'sim:a1c4'])
-    expect(t.spares(2, 12)?.seenAt).toEqual([3, 4])
-    expect(t.spares(2, 13)).toBeUndefined()
+    t.noteSpare(hex('a1c1'), 1) // the entry is no spare
+    expect(t.spares(2, 12)).toEqual([])
+    t.noteSpare(hex('a1c2'), 1)
+    t.noteSpare(hex('a1c3'), 2)
+    t.noteSpare(hex('a1c2'), 3) // heard of again
+    t.noteSpare(hex('a1c4'), 4) // full: the least recently heard of (a1c3) goes
+    expect(t.spares(2, 12).map((x) => x.address)).toEqual(['sim:a1c2', 'sim:a1c4'])
+    expect(t.spares(2, 13)).toEqual([])
+    // A table without spare slots keeps none.
+    const none = new RoutingTable(self, 4)
+    none.noteSpare(hex('a1c2'), 1)
+    expect(none.spares(2, 12)).toEqual([])
+  })
+
+  it('finds the spare closest to a key among those fresh and usable', () => {
+    const t = new RoutingTable(self, 4, 4)
+    for (const [x, at] of [['f1', 10], ['f8', 20], ['fc', 30]] as const) t.noteSpare(hex(x), at)
+    const key = hex('f9').id
+    expect(t.closestSpare(0, 15, key, 0, () => true)?.address).toBe('sim:f8')
+    expect(t.closestSpare(0, 15, key, 25, () => true)?.address).toBe('sim:fc')
+    expect(t.closestSpare(0, 15, key, 0, (x) => x.address !== 'sim:f8')?.address).toBe('sim:fc')
+    expect(t.closestSpare(0, 14, key, 0, () => true)).toBeUndefined()
   })
 
   it('drops a spare that is removed or takes the cell', () => {
-    const t = new RoutingTable(self, 4)
+    const t = new RoutingTable(self, 4, 4)
     t.consider(hex('f1'), 50)
-    t.noteSpare(hex('f2'), 1, 4)
-    t.noteSpare(hex('f3'), 1, 4)
+    t.noteSpare(hex('f2'), 1)
+    t.noteSpare(hex('f3'), 1)
     expect(t.remove(hex('f2').id)).toBe(false) // not the entry
-    expect(t.spares(0, 15)?.handles.map((x) => x.address)).toEqual(['sim:f3'])
+    expect(t.spares(0, 15).map((x) => x.address)).toEqual(['sim:f3'])
     expect(t.consider(hex('f3'), 10).taken).toBe(true)
-    expect(t.spares(0, 15)?.handles).toEqual([])
+    expect(t.spares(0, 15)).toEqual([])
     expect(t.get(0, 15)?.handle.address).toBe('sim:f3')
   })
 })

@@ -1,6 +1,5 @@
 import type { Id, NodeHandle } from '@epost/core'
 import type { LeafSet } from './leaf-set.js'
-import type { Spares } from './routing-table.js'
 
 /**
  * Shortcuts to the likely root (docs/architecture.md, "spares"). The last hops of a Pastry route
@@ -23,21 +22,14 @@ export function estimateRingSize(leafSet: LeafSet): number {
 }
 
 /**
- * The next hop for `key` through a routing-table cell: of its entry and its spares heard of since
- * `freshSince` that are usable, the one closest to the key; but a spare only if it lies within
- * one average gap between nodes (1/n of the ring) of the key, where it is likely the root itself.
- * Otherwise the entry, the nearest in the network.
+ * The next hop for `key` through a routing-table cell: `spare` (the cell's spare closest to the
+ * key) if it is closer to the key than the entry and lies within one average gap between nodes
+ * (1/n of the ring) of it, where it is likely the root itself; otherwise the entry, the nearest
+ * in the network.
  */
-export function hopThroughCell(key: Id, entry: NodeHandle, spares: Spares | undefined, n: number, freshSince: number, usable: (h: NodeHandle) => boolean): NodeHandle {
-  if (spares === undefined) return entry
-  let best = entry
-  const { handles, seenAt } = spares
-  for (let i = 0; i < handles.length; i++) {
-    const h = handles[i] as NodeHandle
-    if ((seenAt[i] as number) >= freshSince && key.isCloser(h.id, best.id) && usable(h)) best = h
-  }
-  if (best === entry || (Number(key.distance(best.id)) / RING) * n > 1) return entry
-  return best
+export function hopThroughCell(key: Id, entry: NodeHandle, spare: NodeHandle | undefined, n: number): NodeHandle {
+  if (spare === undefined || !key.isCloser(spare.id, entry.id)) return entry
+  return (Number(key.distance(spare.id)) / RING) * n > 1 ? entry : spare
 }
 
 /**
