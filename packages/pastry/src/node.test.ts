@@ -70,3 +70,30 @@ describe(`PastryNode liveness checks (seed ${SEED})`, () => {
     await node.stop()
   })
 })
+
+describe('PastryNode routing through spares', () => {
+  const at = (hex: string, address: string): NodeHandle => handle(Id.fromHex(hex.padEnd(32, '0')), address)
+
+  function nodeWith(cellSpares?: number) {
+    const clock = new VirtualClock()
+    const self = at('1', 'test:self')
+    const transport = new ScriptedTransport(self)
+    const node = pastry(cellSpares === undefined ? {} : { cellSpares })({ transport, clock, rng: new Rng(SEED) })
+    // Row 0, column a: an entry far from the key, and a spare right next to it.
+    node.table.consider(at('a0', 'test:entry'), 10)
+    node.table.noteSpare(at('a5000000000000000000000000000001', 'test:spare'), clock.now())
+    return node
+  }
+  const key = Id.fromHex('a5'.padEnd(32, '0'))
+
+  it('goes straight to a spare next to the key, and to the entry once the spare is found forged', () => {
+    const node = nodeWith()
+    expect(node.nextHop(key)?.address).toBe('test:spare')
+    node.liveness.markForged(at('a5000000000000000000000000000001', 'test:spare'))
+    expect(node.nextHop(key)?.address).toBe('test:entry')
+  })
+
+  it('keeps Pastry’s plain rule with spares turned off', () => {
+    expect(nodeWith(0).nextHop(key)?.address).toBe('test:entry')
+  })
+})

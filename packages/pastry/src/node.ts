@@ -220,7 +220,8 @@ export class PastryNode implements Overlay, Startable {
     if (e !== undefined && usable(e.handle)) {
       if (this.table.spareSlots === 0) return e.handle
       const now = this.#clock.now()
-      const spare = this.table.closestSpare(row, col, key, now - this.spareAge.maxAge(now, this.leafSet.size), usable)
+      // A spare found to be a forged handle since it was noted is not tried again.
+      const spare = this.table.closestSpare(row, col, key, now - this.spareAge.maxAge(now, this.leafSet.size), (h) => usable(h) && !this.liveness.forged(h))
       return hopThroughCell(key, e.handle, spare, this.#ringSizeEstimate())
     }
     // Rare case: any known node that shares as long a prefix and is numerically closer.
