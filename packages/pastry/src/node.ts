@@ -4,18 +4,19 @@ import type { Application, Clock, Counter, Endpoint, Id, Logger, Metrics, NodeHa
 import { isEpostError } from '@epost/core'
 import * as C from './constants.js'
 import { LeafSet } from './leaf-set.js'
-import { Liveness, handleKey } from './liveness.js'
+import { Liveness } from './liveness.js'
 import { pastryProtocol } from './messages.js'
 import type { MessageBody, PastryMessage, PastryMessageName } from './messages.js'
 import { RoutingTable } from './routing-table.js'
 import { WireRows } from './pns.js'
 import { Membership } from './membership.js'
-import { PendingReplies } from './pending.js'
+import { Prober } from './prober.js'
+import type { ProbeExtra } from './prober.js'
 import { createEndpoint } from './endpoint.js'
 import { JoinApp, JOIN_PROTOCOL } from './join.js'
 import { Maintenance } from './maintenance.js'
 import { Router } from './router.js'
-import { SpareAge, estimateRingSize, hopThroughCell } from './spares.js'
+import { RoutingRule } from './routing-rule.js'
 
 export interface PastryInit {
   /** Bits per digit. @default DIGIT_BITS (4) */
@@ -67,19 +68,14 @@ export class PastryNode implements Overlay, Startable {
   readonly #opts: Required<Omit<PastryInit, 'rtoInitialMs' | 'rtoMinMs' | 'rtoMaxMs'>>
   readonly #lifecycle: Lifecycle
   readonly #apps = new Map<string, Application>()
-  readonly #probes: PendingReplies<MessageBody<'probeReply'>>
+  readonly #prober: Prober
   #wireCache: { version: number; wire: [Uint8Array, string[]] } | undefined
-  /** Liveness checks running, by handle (id and address: a forged handle must not share the real node's check). */
-  readonly #probing = new Map<string, Promise<MessageBody<'probeReply'> | undefined>>()
-  readonly #hellos: PendingReplies<NodeHandle[]>
   readonly #wireRows: WireRows
   readonly #maintenance: Maintenance
   readonly #router: Router
   readonly #join: JoinApp
   readonly #bootstraps: NodeHandle[] = []
-  #ringSize: { version: number; n: number } | undefined
-  /** @internal how long spares stay usable (Membership reports leaf-set deaths to it). */
-  readonly spareAge: SpareAge
+  readonly #rule: RoutingRule
 
   /** The bootstrap nodes this node joined through (partition checks go back to them). */
   get bootstraps(): readonly NodeHandle[] {
@@ -114,10 +110,20 @@ export class PastryNode implements Overlay, Startable {
     this.leafSet = new LeafSet(this.localHandle, this.#opts.leafSetSize, () => this.table.handles())
     this.table = new RoutingTable(this.localHandle, this.b, this.#opts.cellSpares)
     this.#wireRows = new WireRows(this.table)
-    this.#probes = new PendingReplies(this.#clock)
-    this.#hellos = new PendingReplies(this.#clock)
     this.liveness = new Liveness(this.#clock, { rtoInitialMs: init.rtoInitialMs, rtoMinMs: init.rtoMinMs, rtoMaxMs: init.rtoMaxMs })
     const counter = (n: string): Counter => this.metrics.counter(`epost_pastry_${n}_total`)
+    this.#prober = new Prober(
+      {
+        liveness: this.liveness,
+        table: this.table,
+        isRunning: () => this.#lifecycle.running,
+        send: (to, name, body, onFail) => this.#send(to, name, body, onFail),
+        declareDead: (h) => this.membership.declareDead(h),
+        checks: (reason) => counter(`probe_${reason}`),
+      },
+      this.#clock,
+      this.#opts.probeRetries,
+    )
     this.#m = { malformed: counter('malformed'), control: counter('control_sent') }
     this.membership = new Membership(this, this.#rng, { pruned: counter('probe_pruned'), joinProbes: counter('probe_join'), deaths: counter('peer_dead') }, this.#log, this.#opts.leafSetSize)
     const routeCounters = {
@@ -130,7 +136,7 @@ export class PastryNode implements Overlay, Startable {
     }
     this.#router = new Router(this, this.#clock, routeCounters, this.#log, new Set([JOIN_PROTOCOL]))
     this.#maintenance = new Maintenance(this, this.#clock, this.#rng, this.#opts)
-    this.spareAge = new SpareAge(this.#clock.now(), C.SPARE_MAX_AGE_MS, C.SPARE_DEATH_RISK)
+    this.#rule = new RoutingRule(this, this.#clock)
     this.#join = new JoinApp(this)
     this.#apps.set(JOIN_PROTOCOL, this.#join)
     this.#lifecycle = new Lifecycle(
@@ -141,8 +147,7 @@ export class PastryNode implements Overlay, Startable {
       async () => {
         this.#maintenance.stop()
         this.#router.stop()
-        this.#probes.settleAll()
-        this.#hellos.settleAll()
+        this.#prober.stop()
         this.#ready = false
         await this.#transport.stop()
       },
@@ -200,52 +205,14 @@ export class PastryNode implements Overlay, Startable {
 
   // ---------------------------------------------------------------- routing
 
-  /** The next hop toward `key`, or undefined when this node is the root. */
+  /** The next hop toward `key`, or undefined when this node is the root (RoutingRule). */
   nextHop(key: Id, exclude?: ReadonlySet<string>): NodeHandle | undefined {
-    const usable = (h: NodeHandle): boolean => exclude?.has(h.id.hex) !== true && this.liveness.usable(h.id)
-    const self = this.localHandle
-    if (key.equals(self.id)) return undefined
-    if (this.leafSet.covers(key)) {
-      // Choosing the root: a merely suspected node stays a candidate (if it is slow rather than
-      // dead, handing its keys to a neighbour would give them two roots); only a dead verdict,
-      // or a failed attempt on this message, moves the root.
-      const candidate = (h: NodeHandle): boolean => exclude?.has(h.id.hex) !== true && this.liveness.status(h.id) !== 'dead'
-      let best = self
-      for (const h of this.leafSet.members()) if (candidate(h) && key.isCloser(h.id, best.id)) best = h
-      return best === self ? undefined : best
-    }
-    const row = self.id.sharedPrefixLength(key, this.b)
-    const col = key.digit(row, this.b)
-    const e = this.table.get(row, col)
-    if (e !== undefined && usable(e.handle)) {
-      if (this.table.spareSlots === 0) return e.handle
-      const now = this.#clock.now()
-      // A spare found to be a forged handle since it was noted is not tried again.
-      const spare = this.table.closestSpare(row, col, key, now - this.spareAge.maxAge(now, this.leafSet.size), (h) => usable(h) && !this.liveness.forged(h))
-      return hopThroughCell(key, e.handle, spare, this.#ringSizeEstimate())
-    }
-    // Rare case: any known node that shares as long a prefix and is numerically closer.
-    let best: NodeHandle | undefined
-    const selfDist = key.distance(self.id)
-    const offer = (h: NodeHandle): void => {
-      if (!usable(h) || h.id.sharedPrefixLength(key, this.b) < row) return
-      if (key.distance(h.id) >= selfDist) return
-      if (best === undefined || key.isCloser(h.id, best.id)) best = h
-    }
-    for (let r = row; r <= this.table.lastRow; r++) for (const te of this.table.row(r)) offer(te.handle)
-    for (const h of this.leafSet.members()) offer(h)
-    return best
-  }
-
-  /** How many nodes the ring holds, by the arc the leaf set spans (cached until it changes). */
-  #ringSizeEstimate(): number {
-    if (this.#ringSize?.version !== this.leafSet.version) this.#ringSize = { version: this.leafSet.version, n: estimateRingSize(this.leafSet) }
-    return this.#ringSize.n
+    return this.#rule.nextHop(key, exclude)
   }
 
   /** @internal for Membership. */
   leafDeath(): void {
-    this.spareAge.death(this.#clock.now())
+    this.#rule.leafDeath()
   }
 
   /** @internal for Membership: remembers `h` as a spare of its cell. */
@@ -343,13 +310,13 @@ export class PastryNode implements Overlay, Startable {
       const row = b.row === undefined ? {} : this.#wireRows.get(b.row)
       this.#send(from, 'probeReply', { nonce: b.nonce, ready: this.#ready, leafSet: b.leafSet ? this.#wireLeafSet() : undefined, ...row })
     },
-    probeReply: (from, b) => void this.#probes.settle(b.nonce, b, from.id.hex),
+    probeReply: (from, b) => void this.#prober.onProbeReply(from, b),
     hello: (from, b) => {
       this.membership.admit(from, false)
       this.#send(from, 'helloAck', { nonce: b.nonce, leafSet: this.#wireLeafSet() })
     },
     // An unsolicited (or late) leaf set is still news of nodes near us.
-    helloAck: (from, b) => void (this.#hellos.settle(b.nonce, b.leafSet, from.id.hex) || this.membership.offer(b.leafSet)),
+    helloAck: (from, b) => void (this.#prober.onHelloAck(from, b.nonce, b.leafSet) || this.membership.offer(b.leafSet)),
     joinRequest: (from, b) => this.#join.onJoinRequest(from, b),
     joinReply: (from, b) => this.#join.onJoinReply(from, b),
   }
@@ -362,62 +329,24 @@ export class PastryNode implements Overlay, Startable {
 
   // ---------------------------------------------------------------- probing & membership
 
-  /** One probe with a timeout; undefined if it went unanswered. */
-  probe(h: NodeHandle, wantLeafSet: boolean, timeoutMs = this.liveness.rto(h.id), extra: { row?: number; announce?: boolean; rtt?: number } = {}): Promise<MessageBody<'probeReply'> | undefined> {
-    if (!this.#lifecycle.running) return Promise.resolve(undefined)
-    const { nonce, reply } = this.#probes.open(h.id.hex, timeoutMs)
-    const sentAt = this.#clock.now()
-    this.#send(h, 'probe', { nonce, leafSet: wantLeafSet, ...extra }, () => this.#probes.settle(nonce, undefined))
-    return reply.then((r) => {
-      if (r === undefined) return undefined
-      this.liveness.observeRtt(h, this.#clock.now() - sentAt)
-      const rtt = this.liveness.rtt(h.id)
-      if (rtt !== undefined) this.table.setRtt(h.id, rtt)
-      return r
-    })
+  /** One probe with a timeout; undefined if it went unanswered (Prober.probe). */
+  probe(h: NodeHandle, wantLeafSet: boolean, timeoutMs?: number, extra?: ProbeExtra): Promise<MessageBody<'probeReply'> | undefined> {
+    return this.#prober.probe(h, wantLeafSet, timeoutMs, extra)
   }
 
-  /**
-   * Is `h` alive? Probes with retries (the first silence marks it suspected); after
-   * probeRetries more silences it is declared dead and removed. Concurrent checks share one run.
-   * @internal for Maintenance.
-   */
+  /** Is `h` alive? A liveness check with retries and a verdict (Prober.check). @internal for Maintenance. */
   check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<MessageBody<'probeReply'> | undefined> {
-    const key = handleKey(h)
-    const running = this.#probing.get(key)
-    if (running !== undefined) return running
-    const run = (async () => {
-      const startedAt = this.#clock.now()
-      let timeout = this.liveness.rto(h.id)
-      for (let attempt = 0; attempt <= this.#opts.probeRetries; attempt++) {
-        this.metrics.counter(`epost_pastry_probe_${reason}_total`).inc()
-        const r = await this.probe(h, wantLeafSet, timeout)
-        if (!this.#lifecycle.running) return undefined
-        if (r !== undefined) return r
-        // A handle that lies about its id says nothing about the node that has the id.
-        if (this.liveness.forged(h)) return undefined
-        this.liveness.suspect(h)
-        timeout = Math.min(timeout * 2, C.RTO_MAX_MS * 2)
-      }
-      // Any frame from it meanwhile (a late reply included) proves it alive, only slow: a node
-      // declared dead while it still serves would leave its keys with two roots.
-      if (this.liveness.lastHeard(h.id) <= startedAt) this.membership.declareDead(h)
-      return undefined
-    })().finally(() => this.#probing.delete(key))
-    this.#probing.set(key, run)
-    return run
+    return this.#prober.check(h, wantLeafSet, reason)
   }
 
   /** Sends hello to `h`; resolves with its leaf set, or undefined if it did not answer in time. */
-  hello(h: NodeHandle, timeoutMs = this.liveness.rto(h.id) * 2): Promise<NodeHandle[] | undefined> {
-    const { nonce, reply } = this.#hellos.open(h.id.hex, timeoutMs)
-    this.#send(h, 'hello', { nonce }, () => this.#hellos.settle(nonce, undefined))
-    return reply
+  hello(h: NodeHandle, timeoutMs?: number): Promise<NodeHandle[] | undefined> {
+    return this.#prober.hello(h, timeoutMs)
   }
 
   /** Is a liveness check of `h` running? @internal for Membership. */
   checking(h: NodeHandle): boolean {
-    return this.#probing.has(handleKey(h))
+    return this.#prober.checking(h)
   }
 
   /** The applications' update upcall. @internal for Membership. */
@@ -448,7 +377,7 @@ export class PastryNode implements Overlay, Startable {
 
   /** Pending work, for tests and the simulator. */
   stats(): { pendingRoutes: number; pendingProbes: number; held: number; leafSet: number; table: number } {
-    return { pendingRoutes: this.#router.inCustody, pendingProbes: this.#probes.size, held: this.#router.held, leafSet: this.leafSet.size, table: this.table.size }
+    return { pendingRoutes: this.#router.inCustody, pendingProbes: this.#prober.pending, held: this.#router.held, leafSet: this.leafSet.size, table: this.table.size }
   }
 }
 

@@ -1,0 +1,131 @@
+import type { Clock, Counter, NodeHandle } from '@epost/core'
+import * as C from './constants.js'
+import { handleKey } from './liveness.js'
+import type { Liveness } from './liveness.js'
+import type { MessageBody } from './messages.js'
+import { PendingReplies } from './pending.js'
+import type { RoutingTable } from './routing-table.js'
+
+type ProbeReply = MessageBody<'probeReply'>
+
+/** What a probe may ask for besides liveness: a row of the table, and telling the peer we are ready. */
+export interface ProbeExtra {
+  row?: number
+  announce?: boolean
+  rtt?: number
+}
+
+/** What the prober needs of its node. */
+export interface ProberHost {
+  readonly liveness: Liveness
+  readonly table: RoutingTable
+  isRunning(): boolean
+  send(to: NodeHandle, name: 'probe' | 'hello', body: unknown, onFail: () => void): void
+  /** A check gave up on `h` (Membership.declareDead). */
+  declareDead(h: NodeHandle): void
+  /** The counter of checks started for `reason`. */
+  checks(reason: string): Counter
+}
+
+/**
+ * A node's request/reply exchanges with one peer: a probe (alive? ready? its leaf set or a row,
+ * and the RTT on the way), a liveness check (probes with retries, then a verdict), and a hello.
+ * Replies count only from the peer asked (PendingReplies).
+ */
+export class Prober {
+  readonly #host: ProberHost
+  readonly #clock: Clock
+  readonly #retries: number
+  readonly #probes: PendingReplies<ProbeReply>
+  readonly #hellos: PendingReplies<NodeHandle[]>
+  /** Liveness checks running, by handle (id and address: a forged handle must not share the real node's check). */
+  readonly #checks = new Map<string, Promise<ProbeReply | undefined>>()
+
+  constructor(host: ProberHost, clock: Clock, retries: number) {
+    this.#host = host
+    this.#clock = clock
+    this.#retries = retries
+    this.#probes = new PendingReplies(clock)
+    this.#hellos = new PendingReplies(clock)
+  }
+
+  /** Probes waiting for their reply. */
+  get pending(): number {
+    return this.#probes.size
+  }
+
+  /** One probe with a timeout; undefined if it went unanswered. */
+  probe(h: NodeHandle, wantLeafSet: boolean, timeoutMs = this.#host.liveness.rto(h.id), extra: ProbeExtra = {}): Promise<ProbeReply | undefined> {
+    if (!this.#host.isRunning()) return Promise.resolve(undefined)
+    const { nonce, reply } = this.#probes.open(h.id.hex, timeoutMs)
+    const sentAt = this.#clock.now()
+    this.#host.send(h, 'probe', { nonce, leafSet: wantLeafSet, ...extra }, () => this.#probes.settle(nonce, undefined))
+    return reply.then((r) => {
+      if (r === undefined) return undefined
+      const { liveness, table } = this.#host
+      liveness.observeRtt(h, this.#clock.now() - sentAt)
+      const rtt = liveness.rtt(h.id)
+      if (rtt !== undefined) table.setRtt(h.id, rtt)
+      return r
+    })
+  }
+
+  /**
+   * Is `h` alive? Probes with retries (the first silence marks it suspected); after `retries`
+   * more silences it is declared dead. Concurrent checks of one handle share one run.
+   */
+  check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<ProbeReply | undefined> {
+    const key = handleKey(h)
+    const running = this.#checks.get(key)
+    if (running !== undefined) return running
+    const { liveness } = this.#host
+    const run = (async () => {
+      const startedAt = this.#clock.now()
+      let timeout = liveness.rto(h.id)
+      for (let attempt = 0; attempt <= this.#retries; attempt++) {
+        this.#host.checks(reason).inc()
+        const r = await this.probe(h, wantLeafSet, timeout)
+        if (!this.#host.isRunning()) return undefined
+        if (r !== undefined) return r
+        // A handle that lies about its id says nothing about the node that has the id.
+        if (liveness.forged(h)) return undefined
+        liveness.suspect(h)
+        timeout = Math.min(timeout * 2, C.RTO_MAX_MS * 2)
+      }
+      // Any frame from it meanwhile (a late reply included) proves it alive, only slow: a node
+      // declared dead while it still serves would leave its keys with two roots.
+      if (liveness.lastHeard(h.id) <= startedAt) this.#host.declareDead(h)
+      return undefined
+    })().finally(() => this.#checks.delete(key))
+    this.#checks.set(key, run)
+    return run
+  }
+
+  /** Is a liveness check of `h` running? */
+  checking(h: NodeHandle): boolean {
+    return this.#checks.has(handleKey(h))
+  }
+
+  /** Sends hello to `h`; resolves with its leaf set, or undefined if it did not answer in time. */
+  hello(h: NodeHandle, timeoutMs = this.#host.liveness.rto(h.id) * 2): Promise<NodeHandle[] | undefined> {
+    const { nonce, reply } = this.#hellos.open(h.id.hex, timeoutMs)
+    this.#host.send(h, 'hello', { nonce }, () => this.#hellos.settle(nonce, undefined))
+    return reply
+  }
+
+  /** A probe reply from `from`; false if no probe to it waits under that nonce. */
+  onProbeReply(from: NodeHandle, reply: ProbeReply): boolean {
+    return this.#probes.settle(reply.nonce, reply, from.id.hex)
+  }
+
+  /** A hello's answer from `from`; false if no hello to it waits under that nonce. */
+  onHelloAck(from: NodeHandle, nonce: number, leafSet: NodeHandle[]): boolean {
+    return this.#hellos.settle(nonce, leafSet, from.id.hex)
+  }
+
+  /** Settles everything still waiting with undefined (the node stops). */
+  stop(): void {
+    this.#probes.settleAll()
+    this.#hellos.settleAll()
+  }
+}

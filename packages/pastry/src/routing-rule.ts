@@ -1,0 +1,83 @@
+import type { Clock, Id, NodeHandle } from '@epost/core'
+import * as C from './constants.js'
+import type { LeafSet } from './leaf-set.js'
+import type { Liveness } from './liveness.js'
+import type { RoutingTable } from './routing-table.js'
+import { SpareAge, estimateRingSize, hopThroughCell } from './spares.js'
+
+/** The node state the routing rule reads. */
+export interface RoutingRuleHost {
+  readonly localHandle: NodeHandle
+  readonly leafSet: LeafSet
+  readonly table: RoutingTable
+  readonly liveness: Liveness
+  readonly b: number
+}
+
+/**
+ * Pastry's routing rule (docs/pastry.md, "Routing"): the leaf set when the key is in its span, else
+ * the routing-table entry for the next digit (or a spare of its cell next to the key), else any
+ * known node that is closer with as long a prefix.
+ */
+export class RoutingRule {
+  readonly #host: RoutingRuleHost
+  readonly #clock: Clock
+  /** How long spares are trusted (the leaf set's deaths set it). */
+  readonly #spareAge: SpareAge
+  #ringSize: { version: number; n: number } | undefined
+
+  constructor(host: RoutingRuleHost, clock: Clock) {
+    this.#host = host
+    this.#clock = clock
+    this.#spareAge = new SpareAge(clock.now(), C.SPARE_MAX_AGE_MS, C.SPARE_DEATH_RISK)
+  }
+
+  /** A leaf-set member was declared dead. */
+  leafDeath(): void {
+    this.#spareAge.death(this.#clock.now())
+  }
+
+  /** The next hop toward `key`, or undefined when this node is the root. */
+  nextHop(key: Id, exclude?: ReadonlySet<string>): NodeHandle | undefined {
+    const { localHandle: self, leafSet, table, liveness, b } = this.#host
+    const usable = (h: NodeHandle): boolean => exclude?.has(h.id.hex) !== true && liveness.usable(h.id)
+    if (key.equals(self.id)) return undefined
+    if (leafSet.covers(key)) {
+      // Choosing the root: a merely suspected node stays a candidate (if it is slow rather than
+      // dead, handing its keys to a neighbour would give them two roots); only a dead verdict,
+      // or a failed attempt on this message, moves the root.
+      const candidate = (h: NodeHandle): boolean => exclude?.has(h.id.hex) !== true && liveness.status(h.id) !== 'dead'
+      let best = self
+      for (const h of leafSet.members()) if (candidate(h) && key.isCloser(h.id, best.id)) best = h
+      return best === self ? undefined : best
+    }
+    const row = self.id.sharedPrefixLength(key, b)
+    const col = key.digit(row, b)
+    const e = table.get(row, col)
+    if (e !== undefined && usable(e.handle)) {
+      if (table.spareSlots === 0) return e.handle
+      const now = this.#clock.now()
+      // A spare found to be a forged handle since it was noted is not tried again.
+      const spare = table.closestSpare(row, col, key, now - this.#spareAge.maxAge(now, leafSet.size), (h) => usable(h) && !liveness.forged(h))
+      return hopThroughCell(key, e.handle, spare, this.#ringSizeEstimate())
+    }
+    // Rare case: any known node that shares as long a prefix and is numerically closer.
+    let best: NodeHandle | undefined
+    const selfDist = key.distance(self.id)
+    const offer = (h: NodeHandle): void => {
+      if (!usable(h) || h.id.sharedPrefixLength(key, b) < row) return
+      if (key.distance(h.id) >= selfDist) return
+      if (best === undefined || key.isCloser(h.id, best.id)) best = h
+    }
+    for (let r = row; r <= table.lastRow; r++) for (const te of table.row(r)) offer(te.handle)
+    for (const h of leafSet.members()) offer(h)
+    return best
+  }
+
+  /** How many nodes the ring holds, by the arc the leaf set spans (cached until it changes). */
+  #ringSizeEstimate(): number {
+    const leafSet = this.#host.leafSet
+    if (this.#ringSize?.version !== leafSet.version) this.#ringSize = { version: leafSet.version, n: estimateRingSize(leafSet) }
+    return this.#ringSize.n
+  }
+}
