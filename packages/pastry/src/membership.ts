@@ -23,7 +23,7 @@ export interface MembershipHost {
   checking(h: NodeHandle): boolean
   hello(h: NodeHandle): Promise<NodeHandle[] | undefined>
   /** Remembers `h` as a spare of its routing-table cell (a shortcut when it lies next to a key). */
-  noteSpare(h: NodeHandle): void
+  noteSpare(h: NodeHandle, cell?: { row: number; col: number }): void
   /** A leaf-set member was declared dead (the death rate bounds how long spares are trusted). */
   leafDeath(): void
   /** The applications' `update` upcall. */
@@ -82,7 +82,7 @@ export class Membership {
       if (liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS) || liveness.forged(h)) continue
       // Heard of from a live node: a spare of its cell (no probe needed: routing acks each hop
       // and routes around a spare that has gone).
-      if (!inTable) this.#host.noteSpare(h)
+      if (!inTable) this.#host.noteSpare(h, cell)
       // A member of the leaf set is only a candidate for the table.
       const wantsLeaf = !inLeaf && leafSet.wants(h.id)
       if (!inLeaf && !wantsLeaf) this.#checkBlocker(h)

@@ -216,8 +216,8 @@ export class PastryNode implements Overlay, Startable {
   }
 
   /** @internal for Membership: remembers `h` as a spare of its cell. */
-  noteSpare(h: NodeHandle): void {
-    this.table.noteSpare(h, this.#clock.now())
+  noteSpare(h: NodeHandle, cell?: { row: number; col: number }): void {
+    this.table.noteSpare(h, this.#clock.now(), cell)
   }
 
   /** Starts routing an application message (Endpoint.route). */

@@ -151,11 +151,11 @@ export class RoutingTable {
   /**
    * Remembers `h` as another node of its cell, heard of at `now`: the router may go straight to
    * it when it lies next to a key (docs/architecture.md, "spares"). A full cell forgets the spare
-   * heard of least recently. The cell's entry is not a spare.
+   * heard of least recently. The cell's entry is not a spare. `cell`: `h`'s cell, if the caller
+   * has it already (candidates are noted by the thousand).
    */
-  noteSpare(h: NodeHandle, now: number): void {
+  noteSpare(h: NodeHandle, now: number, cell = this.cellOf(h.id)): void {
     const k = this.spareSlots
-    const cell = this.cellOf(h.id)
     if (k === 0 || cell === undefined || this.get(cell.row, cell.col)?.handle.id.equals(h.id) === true) return
     let handles = this.#spareHandles[cell.row]
     let seen = this.#spareSeen[cell.row]
