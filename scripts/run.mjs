@@ -51,9 +51,9 @@ function install() {
   if (code !== 0) process.exit(code)
 }
 
-function tsx(script, scriptArgs, nodeOptions = '') {
-  const withOptions = { ...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} ${nodeOptions}`.trim() }
-  return pnpm(['exec', 'tsx', '--conditions=@epost/source', script, ...scriptArgs], { env: withOptions })
+/** Runs a TypeScript entry point under node, with tsx as the loader and `nodeArgs` for node and V8. */
+function tsx(script, scriptArgs, nodeArgs = []) {
+  return run(process.execPath, [...nodeArgs, '--import', 'tsx', '--conditions=@epost/source', script, ...scriptArgs])
 }
 
 // --expose-gc lets scenarios collect before they measure memory per node. The simulator
@@ -61,13 +61,9 @@ function tsx(script, scriptArgs, nodeOptions = '') {
 // wall time, so what is in flight (frames, probe timers) outlives small young generations and is
 // promoted, to die in the old one. A young generation of 3 x 256 MiB from the start keeps it
 // young: a 10,000-node build with joins every 2 ms spent 49 s in GC with 64 MiB semi-spaces and
-// 32 s with 256 (512: no better). V8 does not take --min-semi-space-size from NODE_OPTIONS, so
-// the simulator runs under node directly with tsx as a loader. Big rings need a big old space.
+// 32 s with 256 (512: no better). These go on node's command line: V8 does not take
+// --min-semi-space-size from NODE_OPTIONS. Big rings need a big old space.
 const SIM_NODE_ARGS = ['--expose-gc', '--max-semi-space-size=256', '--min-semi-space-size=256', `--max-old-space-size=${Math.floor((totalmem() / 1048576) * 0.75)}`]
-
-function simulate(script, scriptArgs) {
-  return run(process.execPath, [...SIM_NODE_ARGS, '--import', 'tsx', '--conditions=@epost/source', script, ...scriptArgs])
-}
 
 function test() {
   step('typecheck (tsc -b, tests, bench)')
@@ -95,9 +91,9 @@ const tasks = {
   test,
   build: () => pnpm(['exec', 'turbo', 'run', 'build', ...args]),
   bench: () => tsx('bench/src/main.ts', args),
-  sim: () => simulate('packages/harness/src/cli.ts', args),
+  sim: () => tsx('packages/harness/src/cli.ts', args, SIM_NODE_ARGS),
   // The main job. Until the overlay exists it is the benchmark suite.
-  start: () => (existsSync(join(root, 'packages/harness/src/cli.ts')) ? simulate('packages/harness/src/cli.ts', ['routing', ...args]) : tsx('bench/src/main.ts', args)),
+  start: () => (existsSync(join(root, 'packages/harness/src/cli.ts')) ? tsx('packages/harness/src/cli.ts', ['routing', ...args], SIM_NODE_ARGS) : tsx('bench/src/main.ts', args)),
 }
 
 const fn = tasks[task]

@@ -1,4 +1,4 @@
-import { rankRange } from '@epost/core'
+import { ID_BITS, rankRange } from '@epost/core'
 import type { Id, KeyRange, NodeHandle } from '@epost/core'
 
 /**
@@ -114,9 +114,22 @@ export class LeafSet {
   /** Is `key` within the arc the leaf set spans (from the farthest ccw to the farthest cw member)? */
   covers(key: Id): boolean {
     if (this.knowsWholeRing) return true
-    const lo = this.#ccw[this.#ccw.length - 1] ?? this.self
-    const hi = this.#cw[this.#cw.length - 1] ?? this.self
-    return key.isBetween(lo.id, hi.id)
+    const { lo, hi } = this.#ends()
+    return key.isBetween(lo, hi)
+  }
+
+  /** How many nodes the ring holds, judged from the share of the ring the leaf set spans. */
+  estimatedRingSize(): number {
+    const n = this.size + 1
+    if (this.knowsWholeRing) return n
+    const { lo, hi } = this.#ends()
+    const span = Number(lo.cwDistance(hi)) / 2 ** ID_BITS
+    return span > 0 ? n / span : n
+  }
+
+  /** The ids at the two ends of the arc the leaf set spans (this node's where a side is empty). */
+  #ends(): { lo: Id; hi: Id } {
+    return { lo: (this.#ccw[this.#ccw.length - 1] ?? this.self).id, hi: (this.#cw[this.#cw.length - 1] ?? this.self).id }
   }
 
   /** Self and members, sorted by distance to `key` (closest first), filtered by `usable`. */

@@ -3,7 +3,7 @@ import * as C from './constants.js'
 import type { LeafSet } from './leaf-set.js'
 import type { Liveness } from './liveness.js'
 import type { RoutingTable } from './routing-table.js'
-import { SpareAge, estimateRingSize, hopThroughCell } from './spares.js'
+import { SpareAge, hopThroughCell } from './spares.js'
 
 /** The node state the routing rule reads. */
 export interface RoutingRuleHost {
@@ -24,7 +24,6 @@ export class RoutingRule {
   readonly #clock: Clock
   /** How long spares are trusted (the leaf set's deaths set it). */
   readonly #spareAge: SpareAge
-  #ringSize: { version: number; n: number } | undefined
 
   constructor(host: RoutingRuleHost, clock: Clock) {
     this.#host = host
@@ -59,7 +58,7 @@ export class RoutingRule {
       const now = this.#clock.now()
       // A spare found to be a forged handle since it was noted is not tried again.
       const spare = table.closestSpare(row, col, key, now - this.#spareAge.maxAge(now, leafSet.size), (h) => usable(h) && !liveness.forged(h))
-      return hopThroughCell(key, e.handle, spare, this.#ringSizeEstimate())
+      return spare === undefined ? e.handle : hopThroughCell(key, e.handle, spare, leafSet.estimatedRingSize())
     }
     // Rare case: any known node that shares as long a prefix and is numerically closer.
     let best: NodeHandle | undefined
@@ -72,12 +71,5 @@ export class RoutingRule {
     for (let r = row; r <= table.lastRow; r++) for (const te of table.row(r)) offer(te.handle)
     for (const h of leafSet.members()) offer(h)
     return best
-  }
-
-  /** How many nodes the ring holds, by the arc the leaf set spans (cached until it changes). */
-  #ringSizeEstimate(): number {
-    const leafSet = this.#host.leafSet
-    if (this.#ringSize?.version !== leafSet.version) this.#ringSize = { version: leafSet.version, n: estimateRingSize(leafSet) }
-    return this.#ringSize.n
   }
 }

@@ -22,7 +22,6 @@ export class RoutingTable {
   readonly #versions: number[]
   #count = 0
   #taken = 0
-  /** Other nodes known per cell (row * cols + col), least recently seen first. */
   /**
    * Spares per row, allocated with the row's first: `spares` slots per cell, the handle and when
    * we last heard of it (-Infinity in an empty slot). Flat arrays: a table holds hundreds.
@@ -240,4 +239,3 @@ export class RoutingTable {
     for (const e of this.entries()) yield e.handle
   }
 }
-

@@ -1,5 +1,4 @@
 import type { Id, NodeHandle } from '@epost/core'
-import type { LeafSet } from './leaf-set.js'
 
 /**
  * Shortcuts to the likely root (docs/architecture.md, "spares"). The last hops of a Pastry route
@@ -12,23 +11,14 @@ import type { LeafSet } from './leaf-set.js'
 
 const RING = 2 ** 128
 
-/** How many nodes the ring holds, judged from the arc the leaf set spans. */
-export function estimateRingSize(leafSet: LeafSet): number {
-  if (leafSet.knowsWholeRing) return leafSet.size + 1
-  const lo = leafSet.ccw[leafSet.ccw.length - 1] ?? leafSet.self
-  const hi = leafSet.cw[leafSet.cw.length - 1] ?? leafSet.self
-  const span = Number(lo.id.cwDistance(hi.id)) / RING
-  return span > 0 ? (leafSet.size + 1) / span : leafSet.size + 1
-}
-
 /**
  * The next hop for `key` through a routing-table cell: `spare` (the cell's spare closest to the
  * key) if it is closer to the key than the entry and lies within one average gap between nodes
  * (1/n of the ring) of it, where it is likely the root itself; otherwise the entry, the nearest
  * in the network.
  */
-export function hopThroughCell(key: Id, entry: NodeHandle, spare: NodeHandle | undefined, n: number): NodeHandle {
-  if (spare === undefined || !key.isCloser(spare.id, entry.id)) return entry
+export function hopThroughCell(key: Id, entry: NodeHandle, spare: NodeHandle, n: number): NodeHandle {
+  if (!key.isCloser(spare.id, entry.id)) return entry
   return (Number(key.distance(spare.id)) / RING) * n > 1 ? entry : spare
 }
 
