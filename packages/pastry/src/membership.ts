@@ -124,10 +124,14 @@ export class Membership {
     const cell = table.cellOf(h.id)
     const entry = cell === undefined ? undefined : table.get(cell.row, cell.col)
     const release = cell !== undefined && entry?.handle.id.equals(h.id) === true && entry.rtt === Infinity && !this.#holds.held(cell) ? this.#holds.hold(cell) : undefined
-    void this.#host.probe(h, false, undefined, extra).then((r) => {
+    const wantLeafSet = row > 0
+    void this.#host.probe(h, wantLeafSet, undefined, extra).then((r) => {
       release?.()
       if (r === undefined) void this.#host.check(h, false, 'row')
-      else if (r.row !== undefined && r.rtts !== undefined) this.offer(r.row, rowBounds(liveness.rtt(h.id), r.rtts))
+      else {
+        if (r.row !== undefined && r.rtts !== undefined) this.offer(r.row, rowBounds(liveness.rtt(h.id), r.rtts))
+        if (r.leafSet !== undefined) this.#noteSpares(r.leafSet)
+      }
     })
   }
 
@@ -258,6 +262,16 @@ export class Membership {
         if (r.leafSet !== undefined) this.offer(r.leafSet)
       }
     })
+  }
+
+  /** Nodes heard of that only serve as spares of their cells (no probe: never PNS candidates). */
+  #noteSpares(hs: readonly NodeHandle[]): void {
+    const { table, liveness } = this.#host
+    for (const h of hs) {
+      const cell = table.cellOf(h.id)
+      if (cell === undefined || liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS) || liveness.forged(h)) continue
+      this.#host.noteSpare(h, cell)
+    }
   }
 
   /** Offers `h` to its routing-table cell at the RTT we measured to it (unmeasured: it takes only an empty cell). */

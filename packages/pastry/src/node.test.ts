@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { schema } from '@epost/codec'
 import { Id, Rng, VirtualClock, handle } from '@epost/core'
 import type { FrameHandler, NodeHandle, Transport, TransportStats } from '@epost/core'
 import { pastryProtocol } from './messages.js'
@@ -95,5 +96,54 @@ describe('PastryNode routing through spares', () => {
 
   it('keeps Pastry’s plain rule with spares turned off', () => {
     expect(nodeWith(0).nextHop(key)?.address).toBe('test:entry')
+  })
+
+  it('looks across the cell’s edge: the root of a key at the end of a cell may lie in the next', () => {
+    const node = nodeWith()
+    const edge = Id.fromHex('af'.padEnd(32, 'f'))
+    // Within the key's own cell (column a) the closest known node is the spare at a5..01, far
+    // from this key; the next cell (column b) holds a node right past the edge.
+    node.table.noteSpare(at('b0000000000000000000000000000002', 'test:next-spare'), 0)
+    expect(node.nextHop(edge)?.address).toBe('test:next-spare')
+    // The next cell's entry counts as well, when it is the closest.
+    node.table.consider(at('b0000000000000000000000000000001', 'test:next-entry'), 10)
+    expect(node.nextHop(edge)?.address).toBe('test:next-entry')
+    // A key in the middle of its cell still goes to its own cell's spare.
+    expect(node.nextHop(key)?.address).toBe('test:spare')
+  })
+})
+
+describe('PastryNode row fetches', () => {
+  const at = (hex: string, address: string): NodeHandle => handle(Id.fromHex(hex.padEnd(32, '0')), address)
+
+  it('asks a deep row’s entry for its leaf set too, and keeps its members as spares without probing them', async () => {
+    const clock = new VirtualClock()
+    const transport = new ScriptedTransport(at('1', 'test:self'))
+    const node = pastry({})({ transport, clock, rng: new Rng(SEED) })
+    await node.start()
+    const entry = at('1a', 'test:entry')
+    node.table.consider(entry, 10)
+    // The entry's leaf set: nodes of its cell (row 1, column a), the one region of the ring where
+    // a spare can lie next to a key this node routes through that cell.
+    const neighbours = ['1a01', '1a02', '1a03'].map((x) => at(x, `test:${x}`))
+    node.membership.fetchRow(entry, 1)
+    await clock.advance(1)
+    const sent = transport.sent.map((s) => ({ to: s.to, m: pastryProtocol.decodeBytes(s.data) }))
+    const ask = sent.find((s) => s.m.name === 'probe')
+    expect(ask?.to.address).toBe('test:entry')
+    expect(ask?.m.body).toMatchObject({ row: 1, leafSet: true })
+    const nonce = ask?.m.name === 'probe' ? ask.m.body.nonce : -1
+    transport.deliver(entry, pastryProtocol.encode('probeReply', { nonce, ready: true, leafSet: schema.handlesToWire(neighbours), row: schema.handlesToWire([]), rtts: new Uint8Array(0) }))
+    await clock.advance(1)
+    expect(node.table.spares(1, 10).map((x) => x.address).sort()).toEqual(['test:1a01', 'test:1a02', 'test:1a03'])
+    // Spares cost no probe: only the row request went out.
+    expect(transport.sent.length).toBe(sent.length)
+    // Row 0 entries are not asked: their leaf sets lie in cells of thousands of nodes.
+    node.table.consider(at('5', 'test:row0'), 10)
+    node.membership.fetchRow(at('5', 'test:row0'), 0)
+    await clock.advance(1)
+    const row0 = pastryProtocol.decodeBytes((transport.sent.at(-1) as { data: Uint8Array }).data)
+    expect(row0.body).toMatchObject({ row: 0, leafSet: false })
+    await node.stop()
   })
 })

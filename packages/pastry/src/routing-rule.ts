@@ -55,10 +55,8 @@ export class RoutingRule {
     const e = table.get(row, col)
     if (e !== undefined && usable(e.handle)) {
       if (table.spareSlots === 0) return e.handle
-      const now = this.#clock.now()
-      // A spare found to be a forged handle since it was noted is not tried again.
-      const spare = table.closestSpare(row, col, key, now - this.#spareAge.maxAge(now, leafSet.size), (h) => usable(h) && !liveness.forged(h))
-      return spare === undefined ? e.handle : hopThroughCell(key, e.handle, spare, leafSet.estimatedRingSize())
+      const near = this.#closestNear(key, row, col, usable)
+      return near === undefined ? e.handle : hopThroughCell(key, e.handle, near, leafSet.estimatedRingSize())
     }
     // Rare case: any known node that shares as long a prefix and is numerically closer.
     let best: NodeHandle | undefined
@@ -70,6 +68,30 @@ export class RoutingRule {
     }
     for (let r = row; r <= table.lastRow; r++) for (const te of table.row(r)) offer(te.handle)
     for (const h of leafSet.members()) offer(h)
+    return best
+  }
+
+  /**
+   * The usable node closest to `key` among the spares of its cell (row, col) and of the two cells
+   * beside it, and those cells' entries: a key near the edge of its cell often has its root across the
+   * edge, where the cell's own nodes would reach it only through one more hop.
+   */
+  #closestNear(key: Id, row: number, col: number, usable: (h: NodeHandle) => boolean): NodeHandle | undefined {
+    const { table, liveness, leafSet } = this.#host
+    const now = this.#clock.now()
+    const since = now - this.#spareAge.maxAge(now, leafSet.size)
+    // A spare found to be a forged handle since it was noted is not tried again.
+    const ok = (h: NodeHandle): boolean => usable(h) && !liveness.forged(h)
+    let best = table.closestSpare(row, col, key, since, ok)
+    const better = (h: NodeHandle | undefined): void => {
+      if (h !== undefined && (best === undefined || key.isCloser(h.id, best.id))) best = h
+    }
+    for (const c of [col - 1, col + 1]) {
+      if (c < 0 || c >= table.cols) continue
+      better(table.closestSpare(row, c, key, since, ok))
+      const x = table.get(row, c)?.handle
+      if (x !== undefined && ok(x)) better(x)
+    }
     return best
   }
 }
