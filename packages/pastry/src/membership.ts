@@ -113,8 +113,8 @@ export class Membership {
 
   /**
    * Asks `h` for row `row` of its table (and, with `announce`, tells it we are ready), measuring
-   * the RTT on the way; the row's entries are offered as candidates. If `h` does not answer, a
-   * liveness check follows.
+   * the RTT on the way; the row's entries are offered as candidates, and (below row 0) the
+   * members of its leaf set are kept as spares. If `h` does not answer, a liveness check follows.
    */
   fetchRow(h: NodeHandle, row: number, announce = false): void {
     const { table, liveness } = this.#host
@@ -124,6 +124,8 @@ export class Membership {
     const cell = table.cellOf(h.id)
     const entry = cell === undefined ? undefined : table.get(cell.row, cell.col)
     const release = cell !== undefined && entry?.handle.id.equals(h.id) === true && entry.rtt === Infinity && !this.#holds.held(cell) ? this.#holds.hold(cell) : undefined
+    // Below row 0 the entry's leaf set lies in its cell, a region of a few dozen nodes: its
+    // members become spares there (docs/architecture.md, "spares across a cell's edge").
     const wantLeafSet = row > 0
     void this.#host.probe(h, wantLeafSet, undefined, extra).then((r) => {
       release?.()
