@@ -79,7 +79,7 @@ export class Membership {
       const inTable = occupant?.handle.id.equals(h.id) === true
       const inLeaf = leafSet.has(h.id)
       if (inLeaf && inTable) continue
-      if (liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS) || liveness.forged(h)) continue
+      if (this.#refused(h)) continue
       // Heard of from a live node: a spare of its cell (no probe needed: routing acks each hop
       // and routes around a spare that has gone).
       if (!inTable) this.#host.noteSpare(h, cell)
@@ -268,12 +268,16 @@ export class Membership {
 
   /** Nodes heard of that only serve as spares of their cells (no probe: never PNS candidates). */
   #noteSpares(hs: readonly NodeHandle[]): void {
-    const { table, liveness } = this.#host
     for (const h of hs) {
-      const cell = table.cellOf(h.id)
-      if (cell === undefined || liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS) || liveness.forged(h)) continue
-      this.#host.noteSpare(h, cell)
+      const cell = this.#host.table.cellOf(h.id)
+      if (cell !== undefined && !this.#refused(h)) this.#host.noteSpare(h, cell)
     }
+  }
+
+  /** Handles we do not take from others: a node declared dead lately, or a forged (id, address) pair. */
+  #refused(h: NodeHandle): boolean {
+    const { liveness } = this.#host
+    return liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS) || liveness.forged(h)
   }
 
   /** Offers `h` to its routing-table cell at the RTT we measured to it (unmeasured: it takes only an empty cell). */

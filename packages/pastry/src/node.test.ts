@@ -72,8 +72,10 @@ describe(`PastryNode liveness checks (seed ${SEED})`, () => {
   })
 })
 
+/** A handle whose id starts with `hex` (zeros after it). */
+const at = (hex: string, address: string): NodeHandle => handle(Id.fromHex(hex.padEnd(32, '0')), address)
+
 describe('PastryNode routing through spares', () => {
-  const at = (hex: string, address: string): NodeHandle => handle(Id.fromHex(hex.padEnd(32, '0')), address)
 
   function nodeWith(cellSpares?: number) {
     const clock = new VirtualClock()
@@ -114,7 +116,6 @@ describe('PastryNode routing through spares', () => {
 })
 
 describe('PastryNode row fetches', () => {
-  const at = (hex: string, address: string): NodeHandle => handle(Id.fromHex(hex.padEnd(32, '0')), address)
 
   it('asks a deep row’s entry for its leaf set too, and keeps its members as spares without probing them', async () => {
     const clock = new VirtualClock()

@@ -16,8 +16,8 @@ export interface RoutingRuleHost {
 
 /**
  * Pastry's routing rule (docs/pastry.md, "Routing"): the leaf set when the key is in its span, else
- * the routing-table entry for the next digit (or a spare of its cell next to the key), else any
- * known node that is closer with as long a prefix.
+ * the routing-table entry for the next digit (or, next to the key, a spare of its cell or a node
+ * of the cells beside it), else any known node that is closer with as long a prefix.
  */
 export class RoutingRule {
   readonly #host: RoutingRuleHost
@@ -86,7 +86,7 @@ export class RoutingRule {
     const better = (h: NodeHandle | undefined): void => {
       if (h !== undefined && (best === undefined || key.isCloser(h.id, best.id))) best = h
     }
-    for (const c of [col - 1, col + 1]) {
+    for (let c = col - 1; c <= col + 1; c += 2) {
       if (c < 0 || c >= table.cols) continue
       better(table.closestSpare(row, c, key, since, ok))
       const x = table.get(row, c)?.handle

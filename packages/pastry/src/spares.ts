@@ -12,14 +12,14 @@ import type { Id, NodeHandle } from '@epost/core'
 const RING = 2 ** 128
 
 /**
- * The next hop for `key` through a routing-table cell: `spare` (the cell's spare closest to the
- * key) if it is closer to the key than the entry and lies within one average gap between nodes
- * (1/n of the ring) of it, where it is likely the root itself; otherwise the entry, the nearest
- * in the network.
+ * The next hop for `key` through a routing-table cell: `near` (the node closest to the key among
+ * the cell's spares and the nodes known in the cells beside it) if it is closer to the key than
+ * the entry and lies within one average gap between nodes (1/n of the ring) of it, where it is
+ * likely the root itself; otherwise the entry, the nearest in the network.
  */
-export function hopThroughCell(key: Id, entry: NodeHandle, spare: NodeHandle, n: number): NodeHandle {
-  if (!key.isCloser(spare.id, entry.id)) return entry
-  return (Number(key.distance(spare.id)) / RING) * n > 1 ? entry : spare
+export function hopThroughCell(key: Id, entry: NodeHandle, near: NodeHandle, n: number): NodeHandle {
+  if (!key.isCloser(near.id, entry.id)) return entry
+  return (Number(key.distance(near.id)) / RING) * n > 1 ? entry : near
 }
 
 /**
