@@ -155,6 +155,26 @@ export class VirtualClock implements Clock {
     }
   }
 
+  /**
+   * Fires every timer due strictly before `limit` (and those their callbacks add before it),
+   * letting promise continuations settle, without moving the clock past the last one fired: a
+   * parallel simulator's window, after which frames from other shards may still arrive at any
+   * time from `limit` on.
+   */
+  async runBefore(limit: number): Promise<void> {
+    for (;;) {
+      await flushMicrotasks()
+      const top = this.#peek()
+      if (top === undefined || top.at >= limit) return
+      this.#fireInstant(top.at)
+    }
+  }
+
+  /** When the earliest pending timer is due (Infinity when none is). */
+  nextAt(): number {
+    return this.#peek()?.at ?? Infinity
+  }
+
   #fireInstant(at: number): void {
     this.#now = at
     // Fire everything due at this instant that was scheduled before we started; timers added

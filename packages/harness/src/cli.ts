@@ -56,6 +56,7 @@ async function main(): Promise<number> {
       publishes: { type: 'string' },
       'heartbeat-seconds': { type: 'string' },
       k: { type: 'string' },
+      shards: { type: 'string' },
       fail: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -80,7 +81,7 @@ async function main(): Promise<number> {
     case 'routing':
       result = {
         ...(await routingScenario(
-          { nodes: num('nodes', 1000), lookups: num('lookups', 10_000), seed: num('seed', 1), b: num('b', 4), leafSetSize: num('leaf-set', 16), joinIntervalMs: num('join-interval-ms', 20), settleMs: num('settle-seconds', 60) * 1000 },
+          { nodes: num('nodes', 1000), lookups: num('lookups', 10_000), seed: num('seed', 1), b: num('b', 4), leafSetSize: num('leaf-set', 16), joinIntervalMs: num('join-interval-ms', 20), settleMs: num('settle-seconds', 60) * 1000, shards: num('shards', 1) },
           stderrProgress,
         )),
       }

@@ -1,5 +1,5 @@
 export { SimNetwork } from './network.js'
-export type { SimNetworkInit, CreateSimTransportOptions, SimNetworkStats } from './network.js'
+export type { SimNetworkInit, CreateSimTransportOptions, SimNetworkStats, RemoteSink } from './network.js'
 export { SimTransport } from './sim-transport.js'
 export { Partition } from './partition.js'
 export { sphereLatency, planeLatency, constantLatency } from './latency.js'

@@ -32,7 +32,17 @@ export interface SimNetworkInit {
    * wire). Turn off only for benchmarks of code known not to reuse buffers. @default true
    */
   copyFrames?: boolean
+  /**
+   * Where frames to remote nodes go (attachRemote): a parallel simulator runs the ring in several
+   * shards, each a SimNetwork, and hands frames between them. Without it there are no remote nodes.
+   */
+  remote?: RemoteSink
   logger?: Logger
+}
+
+/** Takes a frame for a node attached as remote, due at `at` on the shared virtual time. */
+export interface RemoteSink {
+  transmit(from: SimTransport, to: SimTransport, data: Uint8Array, at: number): void
 }
 
 export interface CreateSimTransportOptions {
@@ -41,6 +51,8 @@ export interface CreateSimTransportOptions {
   position?: Point
   /** @default the network's maxFrameBytes */
   maxFrameBytes?: number
+  /** The node's address; the network assigns the next free one if omitted. */
+  address?: string
 }
 
 /** What happened to frames on this network so far. */
@@ -79,6 +91,7 @@ export class SimNetwork {
   readonly #nodes = new Map<string, SimTransport>()
   readonly #queue: DeliveryQueue<SimTransport>
   readonly #link: SimLink
+  readonly #remote: RemoteSink | undefined
   #lossRate: number
   #partitions: Array<Partition<SimTransport>> = []
   #next = 0
@@ -101,6 +114,7 @@ export class SimNetwork {
     this.#copier = (init.copyFrames ?? true) ? new FrameCopier() : undefined
     this.#logger = (init.logger ?? silentLogger).forComponent('epost:transport:sim')
     this.#lossRate = checkRate(init.lossRate ?? 0)
+    this.#remote = init.remote
     if (!(this.#jitterMs >= 0)) throw new EpostError('EPOST_INVALID_ARGUMENT', `jitterMs must be >= 0, got ${this.#jitterMs}`)
     if (!(this.#resolution >= 0)) throw new EpostError('EPOST_INVALID_ARGUMENT', `latencyResolutionMs must be >= 0, got ${this.#resolution}`)
     this.#queue = new DeliveryQueue(this.clock, (from, to, data) => this.#arrive(from, to, data))
@@ -125,11 +139,41 @@ export class SimNetwork {
         throw new EpostError('EPOST_TRANSPORT_AUTH_FAILED', `credentials claim id ${credentials.id.short()} but the certificate is for ${certified.id.short()}; build credentials from the matching certificate`)
       }
     }
-    const address = SIM_ADDRESS_PREFIX + String(this.#next++)
+    const address = this.#freeAddress(options.address)
     const position = options.position ?? this.model.place(this.#placeRng)
     const t = new SimTransport(this.#link, Object.freeze(handle(credentials.id, address)), position, options.maxFrameBytes ?? this.maxFrameBytes)
     this.#nodes.set(address, t)
     return t
+  }
+
+  /**
+   * Attaches a node that runs in another shard (another SimNetwork, usually in another thread):
+   * frames to it go to the network's RemoteSink, due at their arrival time, and frames from it
+   * come in through `arrive`. Its certificate was checked where it runs.
+   */
+  attachRemote(nodeHandle: NodeHandle, position: Point): SimTransport {
+    if (this.#remote === undefined) throw new EpostError('EPOST_INVALID_ARGUMENT', 'this network has no remote sink: give SimNetworkInit.remote to attach remote nodes')
+    const t = new SimTransport(this.#link, Object.freeze(handle(nodeHandle.id, this.#freeAddress(nodeHandle.address))), position, this.maxFrameBytes)
+    t.remote = true
+    // Up as far as this network can tell (it is never started here): an address that does not
+    // match the id is still caught as a peer mismatch.
+    t.up = true
+    this.#nodes.set(t.localHandle.address, t)
+    return t
+  }
+
+  /** A frame from remote node `from` to local node `to` (both attached here), due at `at`. */
+  arrive(from: SimTransport, to: SimTransport, data: Uint8Array, at: number): void {
+    this.#queue.push(at, from, to, data)
+  }
+
+  #freeAddress(address: string | undefined): string {
+    if (address === undefined) {
+      while (this.#nodes.has(SIM_ADDRESS_PREFIX + String(this.#next))) this.#next++
+      return SIM_ADDRESS_PREFIX + String(this.#next++)
+    }
+    if (this.#nodes.has(address)) throw new EpostError('EPOST_INVALID_ARGUMENT', `address ${address} is taken on this network`)
+    return address
   }
 
   /** Nodes ever attached (killed and stopped ones included). */
@@ -232,6 +276,11 @@ export class SimNetwork {
     this.#sent++
     from.framesSent++
     from.bytesSent += data.length
+    if (dst !== undefined && dst.remote && !from.killed) {
+      // Loss, jitter and partitions are not modelled across shards (the routing experiments use none).
+      ;(this.#remote as RemoteSink).transmit(from, dst, data, this.clock.now() + this.#round(this.model.latencyMs(from.position, dst.position)))
+      return undefined
+    }
     if (dst === undefined || !dst.up || dst.killed || from.killed) {
       this.#undeliverable++
       return undefined

@@ -25,6 +25,8 @@ export class SimTransport implements Transport {
   killed = false
   /** Started and not stopped: the only state in which frames are delivered to it. */
   up = false
+  /** Runs in another shard (SimNetwork.attachRemote): frames to it leave through the remote sink. */
+  remote = false
   framesSent = 0
   framesReceived = 0
   bytesSent = 0

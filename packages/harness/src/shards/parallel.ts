@@ -1,0 +1,49 @@
+import { totalmem } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import type { Progress } from '../progress.js'
+import { abortExchange, createExchangeBuffers } from './exchange.js'
+import type { ShardInit, ShardMessage, ShardOptions, ShardResult } from './shard.js'
+
+/**
+ * Runs the routing experiment's ring in `shards` worker threads, one shard each (shard.ts), and
+ * waits for all of their results. A shard that fails aborts the others.
+ */
+export async function runShards(shards: number, options: ShardOptions, progress: Progress): Promise<ShardResult[]> {
+  const buffers = createExchangeBuffers(shards)
+  // Each worker is its own V8 isolate: the old space the process may use is split among them.
+  const oldSpaceMb = Math.floor((totalmem() / 2 ** 20) * 0.75 / shards)
+  const workers: Worker[] = []
+  const results = Array.from({ length: shards }, (_, shard) => {
+    const init: ShardInit = { shard, shards, options, buffers }
+    const worker = new Worker(new URL('./boot.mjs', import.meta.url), { workerData: init, resourceLimits: { maxOldGenerationSizeMb: oldSpaceMb, maxYoungGenerationSizeMb: 768 } })
+    workers.push(worker)
+    return new Promise<ShardResult>((resolve, reject) => {
+      let done = false
+      worker.on('message', (m: ShardMessage | { type: 'error'; message: string; stack?: string }) => {
+        if (m.type === 'progress') progress(m.line)
+        else if (m.type === 'result') {
+          done = true
+          resolve(m.result)
+        } else {
+          done = true
+          reject(new Error(`shard ${shard}: ${m.message}`))
+        }
+      })
+      worker.on('error', (err) => {
+        done = true
+        reject(err)
+      })
+      worker.on('exit', (code) => {
+        if (!done) reject(new Error(`shard ${shard} exited (code ${code}) without a result`))
+      })
+    })
+  })
+  try {
+    return await Promise.all(results)
+  } catch (err) {
+    abortExchange(buffers)
+    throw err
+  } finally {
+    await Promise.allSettled(workers.map((w) => w.terminate()))
+  }
+}
