@@ -29,11 +29,13 @@ export const MAX_ADDRESS_LENGTH = 256
  * so decoding looks it up here and returns the one frozen handle it made before, whose id has
  * already computed its numeric value. Two generations bound the memory: when the young one is
  * full it becomes the old one, and what is still in use moves back to the young one on its
- * next lookup.
+ * next lookup. The key is the id's first 30 bits, read straight from the frame (no hex string
+ * per handle); a hit counts only if all 16 bytes and the address match, and ids that share the
+ * 30 bits take turns in the slot.
  */
 class HandleCache {
-  #young = new Map<string, NodeHandle>()
-  #old = new Map<string, NodeHandle>()
+  #young = new Map<number, NodeHandle>()
+  #old = new Map<number, NodeHandle>()
   #limit = 1 << 16
 
   set limit(n: number) {
@@ -41,19 +43,25 @@ class HandleCache {
   }
 
   get(ids: Uint8Array, offset: number, address: string): NodeHandle {
-    const buf = Buffer.isBuffer(ids) ? ids : Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength)
-    const hex = buf.toString('hex', offset, offset + ID_BYTES)
-    let h = this.#young.get(hex)
-    if (h !== undefined && h.address === address) return h
-    h = this.#old.get(hex)
-    if (h === undefined || h.address !== address) h = Object.freeze({ id: Id.fromBytes(buf, offset), address })
+    const key = ((ids[offset] as number) << 22) | ((ids[offset + 1] as number) << 14) | ((ids[offset + 2] as number) << 6) | ((ids[offset + 3] as number) >>> 2)
+    let h = this.#young.get(key)
+    if (h !== undefined && h.address === address && sameId(h.id, ids, offset)) return h
+    h = this.#old.get(key)
+    if (h === undefined || h.address !== address || !sameId(h.id, ids, offset)) h = Object.freeze({ id: Id.fromBytes(ids, offset), address })
     if (this.#young.size >= this.#limit) {
       this.#old = this.#young
       this.#young = new Map()
     }
-    this.#young.set(hex, h)
+    this.#young.set(key, h)
     return h
   }
+}
+
+/** Is `id` the 16 bytes of `bytes` at `offset`? */
+function sameId(id: Id, bytes: Uint8Array, offset: number): boolean {
+  const b = id.bytes
+  for (let i = 0; i < ID_BYTES; i++) if (b[i] !== bytes[offset + i]) return false
+  return true
 }
 
 const handles = new HandleCache()

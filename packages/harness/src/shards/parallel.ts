@@ -15,7 +15,7 @@ export async function runShards(shards: number, options: ShardOptions, progress:
   const workers: Worker[] = []
   const results = Array.from({ length: shards }, (_, shard) => {
     const init: ShardInit = { shard, shards, options, buffers }
-    const worker = new Worker(new URL('./boot.mjs', import.meta.url), { workerData: init, resourceLimits: { maxOldGenerationSizeMb: oldSpaceMb, maxYoungGenerationSizeMb: 768 } })
+    const worker = new Worker(new URL('./boot.mjs', import.meta.url), { workerData: init, resourceLimits: { maxOldGenerationSizeMb: oldSpaceMb, maxYoungGenerationSizeMb: Number(process.env.YG ?? 768) } })
     workers.push(worker)
     return new Promise<ShardResult>((resolve, reject) => {
       let done = false
