@@ -24,6 +24,32 @@ describe('Id', () => {
     }
   })
 
+  it('orders by ring distance exactly as bigint arithmetic does, near ties and the wrap included', () => {
+    // Ids in a few clusters: many share their top 48 bits (where the fast path must defer to
+    // bigints), some sit either side of 0 (where clockwise distances wrap).
+    const base = fc.constantFrom(0n, RING_SIZE - 1n, 1n << 80n, RING_SIZE / 2n, 0x123456789abcn << 80n)
+    const near = fc.tuple(base, fc.bigInt({ min: -(3n << 80n), max: 3n << 80n })).map(([b, d]) => Id.fromBigInt(b + d))
+    const anyId = fc.oneof(arbId, near)
+    const cw = (from: Id, x: Id): bigint => from.cwDistance(x)
+    const dist = (from: Id, x: Id): bigint => from.distance(x)
+    const sign = (x: number): number => (x < 0 ? -1 : x > 0 ? 1 : 0)
+    fc.assert(
+      fc.property(anyId, anyId, anyId, (k, a, b) => {
+        const da = dist(k, a)
+        const db = dist(k, b)
+        expect(k.isCloser(a, b)).toBe(da !== db ? da < db : a.value < b.value)
+        const ca = cw(k, a)
+        const cb = cw(k, b)
+        expect(sign(k.compareCw(a, b))).toBe(ca < cb ? -1 : ca > cb ? 1 : 0)
+        const wa = k.ccwDistance(a)
+        const wb = k.ccwDistance(b)
+        expect(sign(k.compareCcw(a, b))).toBe(wa < wb ? -1 : wa > wb ? 1 : 0)
+        expect(k.isBetween(a, b)).toBe(cw(a, k) <= cw(a, b))
+      }),
+      { numRuns: 5000 },
+    )
+  })
+
   it('reads digits in base 2^b', () => {
     const id = Id.fromHex('f0a00000000000000000000000000001')
     expect(id.digit(0)).toBe(15)

@@ -7,6 +7,32 @@ const ID_HEX = ID_BYTES * 2
 const RING = 1n << BigInt(ID_BITS)
 const HALF_RING = RING >> 1n
 const HEX_RE = /^[0-9a-f]{32}$/
+/**
+ * Ring comparisons look first at the ids' top TOP_BITS bits, as doubles: a distance computed from
+ * them is off by less than one unit of 2^(128 - TOP_BITS), so two such distances that differ by
+ * two units or more are ordered as the exact ones are. Only closer calls go to bigint arithmetic,
+ * which allocates (routing and the leaf set compare ids thousands of times a second).
+ */
+const TOP_BITS = 48
+const TOP_RING = 2 ** TOP_BITS
+const TOP_HALF = TOP_RING / 2
+
+/** Clockwise distance between two top-bit values, in top units (0 .. TOP_RING - 1). */
+function topCw(from: number, to: number): number {
+  const d = to - from
+  return d >= 0 ? d : d + TOP_RING
+}
+
+/**
+ * Orders two clockwise distances in top units, or returns 0 when only the exact ones can: a
+ * clockwise distance jumps from the whole ring to 0 where the ids meet, so one within a unit or
+ * two of either end may be off by nearly the whole ring.
+ */
+function topOrder(da: number, db: number): number {
+  if (da < 2 || db < 2 || da > TOP_RING - 2 || db > TOP_RING - 2) return 0
+  const d = da - db
+  return d >= 2 || d <= -2 ? d : 0
+}
 
 /**
  * A 128-bit position on the Pastry ring, immutable. Kept as a lowercase hex string (cheap prefix
@@ -16,10 +42,17 @@ export class Id {
   readonly hex: string
   #value: bigint | undefined
   #bytes: Uint8Array | undefined
+  /** The top TOP_BITS bits as a number; -1 until first used. */
+  #top = -1
 
   private constructor(hex: string, value: bigint | undefined) {
     this.hex = hex
     this.#value = value
+  }
+
+  get #topBits(): number {
+    if (this.#top < 0) this.#top = parseInt(this.hex.slice(0, TOP_BITS / 4), 16)
+    return this.#top
   }
 
   /** The id as a number in 0 .. 2^128 - 1 (computed on first use). */
@@ -104,6 +137,13 @@ export class Id {
 
   /** True if `a` is strictly closer to this id than `b` on the ring; ties go to the smaller id. */
   isCloser(a: Id, b: Id): boolean {
+    const t = this.#topBits
+    const ca = topCw(t, a.#topBits)
+    const cb = topCw(t, b.#topBits)
+    const ta = ca > TOP_HALF ? TOP_RING - ca : ca
+    const tb = cb > TOP_HALF ? TOP_RING - cb : cb
+    if (ta - tb >= 2) return false
+    if (tb - ta >= 2) return true
     const da = this.distance(a)
     const db = this.distance(b)
     if (da !== db) return da < db
@@ -121,7 +161,30 @@ export class Id {
 
   /** Is this id in the clockwise arc from `from` to `to` (both inclusive)? */
   isBetween(from: Id, to: Id): boolean {
-    return from.cwDistance(this) <= from.cwDistance(to)
+    return from.compareCw(this, to) <= 0
+  }
+
+  /**
+   * Compares the clockwise distances from this id to `a` and to `b`: negative when `a` comes
+   * first going clockwise, positive when `b` does, 0 when they are the same id.
+   */
+  compareCw(a: Id, b: Id): number {
+    const t = this.#topBits
+    const d = topOrder(topCw(t, a.#topBits), topCw(t, b.#topBits))
+    if (d !== 0) return d
+    const x = this.cwDistance(a)
+    const y = this.cwDistance(b)
+    return x < y ? -1 : x > y ? 1 : 0
+  }
+
+  /** compareCw going counter-clockwise: negative when `a` comes first that way. */
+  compareCcw(a: Id, b: Id): number {
+    const t = this.#topBits
+    const d = topOrder(topCw(a.#topBits, t), topCw(b.#topBits, t))
+    if (d !== 0) return d
+    const x = this.ccwDistance(a)
+    const y = this.ccwDistance(b)
+    return x < y ? -1 : x > y ? 1 : 0
   }
 
   add(delta: bigint): Id {

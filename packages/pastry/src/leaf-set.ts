@@ -161,16 +161,16 @@ export class LeafSet {
     return this.#blocker(true, id) ?? this.#blocker(false, id)
   }
 
-  /** Distance from this node to `id` going the `cw` side's way. */
-  #dist(cw: boolean, id: Id): bigint {
-    return cw ? this.self.id.cwDistance(id) : this.self.id.ccwDistance(id)
+  /** Compares how far `a` and `b` lie from `from` going the `cw` side's way (negative: `a` is nearer). */
+  #compare(cw: boolean, from: Id, a: Id, b: Id): number {
+    return cw ? from.compareCw(a, b) : from.compareCcw(a, b)
   }
 
   /** Is `id` nearer than the far end of the `cw` (or ccw) side? */
   #within(cw: boolean, id: Id): boolean {
     const side = cw ? this.#cw : this.#ccw
     const far = side[side.length - 1]
-    return far !== undefined && this.#dist(cw, id) < this.#dist(cw, far.id)
+    return far !== undefined && this.#compare(cw, this.self.id, id, far.id) < 0
   }
 
   /** Does `id` belong on the `cw` (or ccw) side? */
@@ -187,14 +187,12 @@ export class LeafSet {
     if (side.length >= this.half || this.#within(cw, id)) return undefined
     const end = side[side.length - 1]?.id ?? this.self.id
     // Measured from the far end outwards, in the side's direction.
-    const out = (x: Id): bigint => (cw ? end.cwDistance(x) : end.ccwDistance(x))
     let best: NodeHandle | undefined
-    let bestD = out(id)
+    let bestId = id
     for (const h of this.known()) {
-      const d = out(h.id)
-      if (d > 0n && d < bestD && !h.id.equals(this.self.id) && !this.has(h.id)) {
+      if (!h.id.equals(end) && this.#compare(cw, end, h.id, bestId) < 0 && !h.id.equals(this.self.id) && !this.has(h.id)) {
         best = h
-        bestD = d
+        bestId = h.id
       }
     }
     return best
@@ -203,9 +201,8 @@ export class LeafSet {
   #insert(cw: boolean, h: NodeHandle): boolean {
     if (!this.#fits(cw, h.id)) return false
     const side = cw ? this.#cw : this.#ccw
-    const d = this.#dist(cw, h.id)
     let i = 0
-    while (i < side.length && this.#dist(cw, (side[i] as NodeHandle).id) < d) i++
+    while (i < side.length && this.#compare(cw, this.self.id, (side[i] as NodeHandle).id, h.id) < 0) i++
     side.splice(i, 0, h)
     if (side.length > this.half) side.pop()
     return true

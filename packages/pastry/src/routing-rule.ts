@@ -47,7 +47,7 @@ export class RoutingRule {
       // or a failed attempt on this message, moves the root.
       const candidate = (h: NodeHandle): boolean => exclude?.has(h.id.hex) !== true && liveness.status(h.id) !== 'dead'
       let best = self
-      for (const h of leafSet.members()) if (candidate(h) && key.isCloser(h.id, best.id)) best = h
+      for (const h of leafSet.members()) if (key.isCloser(h.id, best.id) && candidate(h)) best = h
       return best === self ? undefined : best
     }
     const row = self.id.sharedPrefixLength(key, b)
