@@ -174,6 +174,8 @@ export class ShardExchange {
   /** Milliseconds spent waiting for other shards at barriers, and how many barriers slept. */
   waitedMs = 0
   slept = 0
+  longWaits = 0
+  longWaitedMs = 0
 
   #await(s: number, w: number): void {
     const c = this.#control
@@ -182,7 +184,12 @@ export class ShardExchange {
     try {
       this.#block(c, s, w)
     } finally {
-      this.waitedMs += performance.now() - t
+      const d = performance.now() - t
+      this.waitedMs += d
+      if (d > 1) {
+        this.longWaits++
+        this.longWaitedMs += d
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 import { schema } from '@epost/codec'
 import { Id, Rng, VirtualClock, createMetrics, handle } from '@epost/core'
-import type { DeliveredMessage, Endpoint, Metrics, NodeHandle } from '@epost/core'
+import type { DeliveredMessage, Endpoint, Metrics, NodeCredentials, NodeHandle } from '@epost/core'
 import { pastry } from '@epost/pastry'
 import type { PastryInit, PastryNode } from '@epost/pastry'
 import { SimNetwork } from '@epost/transport/sim'
@@ -97,13 +97,17 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   const placeRng = rng.fork('placement')
   const known: Known[] = new Array<Known>(n)
   const nodeRngs: Array<Rng | undefined> = new Array<Rng | undefined>(n)
+  const credentials: Array<NodeCredentials | undefined> = new Array<NodeCredentials | undefined>(n)
   const transports: Array<SimTransport | undefined> = new Array<SimTransport | undefined>(n)
   for (let i = 0; i < n; i++) {
     const nodeRng = rng.fork(`node-${i}`)
     const id = Id.random((k) => nodeRng.bytes(k))
     known[i] = { id, address: SIM_ADDRESS + String(i), position: network.model.place(placeRng) }
-    if (mine(i)) nodeRngs[i] = nodeRng
-    else transports[i] = network.attachRemote(handle(id, SIM_ADDRESS + String(i)), (known[i] as Known).position)
+    if (mine(i)) {
+      // Issued now, before the shards run in step: a window that issues one keeps the others waiting.
+      credentials[i] = ca.issue(nodeRng, id)
+      nodeRngs[i] = nodeRng
+    } else transports[i] = network.attachRemote(handle(id, SIM_ADDRESS + String(i)), (known[i] as Known).position)
   }
 
   const nodes: Array<PastryNode | undefined> = new Array<PastryNode | undefined>(n)
@@ -118,8 +122,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   const startJoin = (i: number, boot: number | undefined): void => {
     const k = known[i] as Known
     const nodeRng = nodeRngs[i] as Rng
-    const credentials = ca.issue(nodeRng, k.id)
-    const transport = network.createTransport({ credentials, position: k.position, address: k.address })
+    const transport = network.createTransport({ credentials: credentials[i] as NodeCredentials, position: k.position, address: k.address })
     transports[i] = transport
     const node = pastry(o.pastry)({ transport, clock, rng: nodeRng, metrics })
     nodes[i] = node
@@ -204,6 +207,9 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   let sentCache = 0
   let sentAtWindow = 0
   let windows = 0
+  let longWindows = 0
+  let longBusy = 0
+  let maxBusy = 0
   const inbound = (f: InboundFrame): void => {
     const to = transports[f.to]
     const from = transports[f.from]
@@ -212,7 +218,14 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
 
   for (;;) {
     const end = T + LOOKAHEAD_MS
+    const tw = performance.now()
     await clock.runBefore(end)
+    const busy = performance.now() - tw
+    if (busy > 1) {
+      longWindows++
+      longBusy += busy
+      if (busy > maxBusy) maxBusy = busy
+    }
     windows++
     // The message count is read from the metrics only now and then (a snapshot per window would cost).
     if (windows - sentAtWindow >= 256) {
@@ -273,7 +286,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     leafSet += node.leafSet.size
   }
   const tEnd = performance.now()
-  if (process.env['EPOST_SIM_DEBUG'] !== undefined) post({ type: 'progress', line: `shard ${shard}: ${windows} windows, waited ${(exchange.waitedMs / 1000).toFixed(1)} s at barriers (${exchange.slept} slept)` })
+  if (process.env['EPOST_SIM_DEBUG'] !== undefined) post({ type: 'progress', line: `shard ${shard}: ${windows} windows, waited ${(exchange.waitedMs / 1000).toFixed(1)} s at barriers (${exchange.slept} slept; ${exchange.longWaits} waits over 1 ms took ${(exchange.longWaitedMs / 1000).toFixed(1)} s; ${longWindows} windows over 1 ms took ${(longBusy / 1000).toFixed(1)} s, longest ${maxBusy.toFixed(1)} ms)` })
   post({
     type: 'result',
     result: {

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { routingScenario } from '../scenarios/routing.js'
+import type { RoutingResult } from '../scenarios/routing.js'
+import { noProgress } from '../progress.js'
+
+const SEED = Number(process.env['EPOST_TEST_SEED'] ?? 20261206)
+
+/** The figures that depend on the simulation only (not on the machine's speed). */
+function simulated(r: RoutingResult): Omit<RoutingResult, 'buildSeconds' | 'lookupSeconds' | 'wallSeconds' | 'memoryPerNodeKB'> {
+  const { buildSeconds: _b, lookupSeconds: _l, wallSeconds: _w, memoryPerNodeKB: _m, ...rest } = r
+  return rest
+}
+
+describe(`the routing experiment in parallel shards (seed ${SEED})`, () => {
+  it('builds one ring across two worker threads and routes every lookup to the correct root, the same way each run', async () => {
+    const options = { nodes: 150, lookups: 2000, seed: SEED, settleMs: 10_000, shards: 2 }
+    const a = await routingScenario(options, noProgress)
+    expect(a.delivered).toBe(2000)
+    expect(a.correctRootFraction).toBe(1)
+    expect(a.leafSetPerNode).toBe(16)
+    // Nodes of both shards are in every table: a ring split in two would have half-full tables
+    // and send lookups to the wrong root.
+    expect(a.tableEntriesPerNode).toBeGreaterThan(15)
+    expect(a.messagesPerNode).toBeGreaterThan(0)
+    const b = await routingScenario(options, noProgress)
+    expect(simulated(b)).toEqual(simulated(a))
+  }, 120_000)
+
+  it('reports a shard that fails instead of hanging the others at a barrier', async () => {
+    // b = 3 is refused by every node as it is created: both shards fail at their first join,
+    // and neither may wait for ever for the other at a barrier.
+    await expect(routingScenario({ nodes: 4, lookups: 10, seed: SEED, shards: 2, b: 3 }, noProgress)).rejects.toThrow(/shard \d: b must be 1, 2, 4 or 8/)
+  }, 60_000)
+})
