@@ -175,3 +175,36 @@ export class Liveness {
 export function handleKey(h: NodeHandle): string {
   return `${h.id.hex}@${h.address}`
 }
+
+/**
+ * A map keyed by handle (id and address together, as handleKey): by id first, since nearly every
+ * id comes with one address, so a lookup builds no key string; a second address for an id (a
+ * forged handle, or a restarted node) gets a slot of its own.
+ */
+export class HandleMap<V> {
+  readonly #byId = new Map<string, { address: string; value: V }>()
+  readonly #others = new Map<string, V>()
+
+  get(h: NodeHandle): V | undefined {
+    const e = this.#byId.get(h.id.hex)
+    if (e !== undefined && e.address === h.address) return e.value
+    return this.#others.size === 0 ? undefined : this.#others.get(handleKey(h))
+  }
+
+  has(h: NodeHandle): boolean {
+    return this.get(h) !== undefined
+  }
+
+  set(h: NodeHandle, value: V): void {
+    const e = this.#byId.get(h.id.hex)
+    if (e === undefined) this.#byId.set(h.id.hex, { address: h.address, value })
+    else if (e.address === h.address) e.value = value
+    else this.#others.set(handleKey(h), value)
+  }
+
+  delete(h: NodeHandle): void {
+    const e = this.#byId.get(h.id.hex)
+    if (e !== undefined && e.address === h.address) this.#byId.delete(h.id.hex)
+    else this.#others.delete(handleKey(h))
+  }
+}

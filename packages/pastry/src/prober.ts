@@ -1,6 +1,6 @@
 import type { Clock, Counter, NodeHandle } from '@epost/core'
 import * as C from './constants.js'
-import { handleKey } from './liveness.js'
+import { HandleMap } from './liveness.js'
 import type { Liveness } from './liveness.js'
 import type { MessageBody } from './messages.js'
 import { PendingReplies } from './pending.js'
@@ -39,7 +39,7 @@ export class Prober {
   readonly #probes: PendingReplies<ProbeReply>
   readonly #hellos: PendingReplies<NodeHandle[]>
   /** Liveness checks running, by handle (id and address: a forged handle must not share the real node's check). */
-  readonly #checks = new Map<string, Promise<ProbeReply | undefined>>()
+  readonly #checks = new HandleMap<Promise<ProbeReply | undefined>>()
 
   constructor(host: ProberHost, clock: Clock, retries: number) {
     this.#host = host
@@ -75,8 +75,7 @@ export class Prober {
    * more silences it is declared dead. Concurrent checks of one handle share one run.
    */
   check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<ProbeReply | undefined> {
-    const key = handleKey(h)
-    const running = this.#checks.get(key)
+    const running = this.#checks.get(h)
     if (running !== undefined) return running
     const { liveness } = this.#host
     const run = (async () => {
@@ -96,14 +95,14 @@ export class Prober {
       // declared dead while it still serves would leave its keys with two roots.
       if (liveness.lastHeard(h.id) <= startedAt) this.#host.declareDead(h)
       return undefined
-    })().finally(() => this.#checks.delete(key))
-    this.#checks.set(key, run)
+    })().finally(() => this.#checks.delete(h))
+    this.#checks.set(h, run)
     return run
   }
 
   /** Is a liveness check of `h` running? */
   checking(h: NodeHandle): boolean {
-    return this.#checks.has(handleKey(h))
+    return this.#checks.has(h)
   }
 
   /** Sends hello to `h`; resolves with its leaf set, or undefined if it did not answer in time. */
