@@ -109,7 +109,7 @@ export class ShardExchange {
 
   /**
    * Ends the window: publishes this shard's news and frames, waits for every other shard's, and
-   * returns them with the frames addressed to this shard (`mine(to)` says which nodes are its own).
+   * hands each frame the others sent to `inbound` (with more than two shards, some are for a third).
    */
   exchange(news: WindowNews, inbound: (f: InboundFrame) => void): WindowReport {
     const w = this.#window + 1
@@ -153,14 +153,11 @@ export class ShardExchange {
       if (s === this.shard) continue
       let o = HEADER
       for (let i = 0; i < frames; i++) {
-        const to = view.getUint32(base + o + 12, true)
         const len = view.getUint32(base + o + 16, true)
-        if (to % this.shards === this.shard) {
-          // Copied out: the half is written again two windows on.
-          const data = Buffer.allocUnsafe(len)
-          data.set(bytes.subarray(base + o + FRAME_HEADER, base + o + FRAME_HEADER + len))
-          inbound({ at: view.getFloat64(base + o, true), from: view.getUint32(base + o + 8, true), to, data })
-        }
+        // Copied out: the half is written again two windows on.
+        const data = Buffer.allocUnsafe(len)
+        data.set(bytes.subarray(base + o + FRAME_HEADER, base + o + FRAME_HEADER + len))
+        inbound({ at: view.getFloat64(base + o, true), from: view.getUint32(base + o + 8, true), to: view.getUint32(base + o + 12, true), data })
         o += FRAME_HEADER + ((len + 7) & ~7)
       }
     }

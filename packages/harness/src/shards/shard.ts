@@ -9,6 +9,7 @@ import { createTestCa } from '../identities.js'
 import { LOOKUP_PROTOCOL } from '../lookups.js'
 import { NearestIndex } from '../nearest.js'
 import { ShardExchange } from './exchange.js'
+import { planShards } from './placement.js'
 import type { ExchangeBuffers, InboundFrame } from './exchange.js'
 
 /**
@@ -16,16 +17,13 @@ import type { ExchangeBuffers, InboundFrame } from './exchange.js'
  * for nodes i with i % shards === shard, on its own VirtualClock and SimNetwork; every other node
  * is attached as remote, and frames to them cross to their shard through the ShardExchange.
  *
- * Shards advance in windows of LOOKAHEAD_MS of virtual time. No frame takes less (the latency
- * model's least is 1 ms), so a frame sent in a window arrives in a later one: each shard runs a
- * window alone, then all exchange frames and news at a barrier. What a shard decides from global
+ * Shards advance in windows of virtual time as long as the least latency between nodes of
+ * different shards (placement.ts), so a frame sent in a window arrives in a later one: each shard
+ * runs a window alone, then all exchange frames and news at a barrier. What a shard decides from global
  * state (a joiner's nearest ready bootstrap, when the ring is complete, when all lookups are in)
  * it decides from news exchanged at barriers, which every shard sees alike: a run is a function of
  * the seed and the number of shards.
  */
-
-/** Virtual time each shard runs alone between barriers: the least latency between two nodes. */
-export const LOOKAHEAD_MS = 1
 
 export interface ShardOptions {
   nodes: number
@@ -81,32 +79,49 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   const rng = new Rng(o.seed)
   const ca = createTestCa(rng.fork('ca'), () => clock.now())
   const exchange = new ShardExchange(init.buffers, shard)
+  let windowEnd = 0
   const metrics: Metrics = createMetrics()
-  const mine = (i: number): boolean => i % shards === shard
   const indexOf = (t: SimTransport): number => Number(t.localHandle.address.slice(SIM_ADDRESS.length))
   const network = new SimNetwork({
     clock,
     rng: rng.fork('network'),
     copyFrames: false,
     verifier: ca.verifier,
-    remote: { transmit: (from, to, data, at) => exchange.send(at, indexOf(from), indexOf(to), data) },
+    remote: {
+      transmit: (from, to, data, at) => {
+        // The plan promises no frame between shards arrives within the window it was sent in.
+        if (at < windowEnd) fail(new Error(`a frame from node ${indexOf(from)} to node ${indexOf(to)} would arrive at ${at} ms, inside the window it was sent in (ends ${windowEnd} ms)`))
+        exchange.send(at, indexOf(from), indexOf(to), data)
+      },
+    },
   })
   schema.setHandleCacheLimit(Math.max(1 << 16, 2 * n))
 
-  // Every shard draws every node's id and place, in the same order, so all agree on them.
+  // Every shard draws every node's id and place, in the same order, so all agree on them, and
+  // on which shard runs each node.
   const placeRng = rng.fork('placement')
   const known: Known[] = new Array<Known>(n)
   const nodeRngs: Array<Rng | undefined> = new Array<Rng | undefined>(n)
+  for (let i = 0; i < n; i++) {
+    const nodeRng = rng.fork(`node-${i}`)
+    known[i] = { id: Id.random((k) => nodeRng.bytes(k)), address: SIM_ADDRESS + String(i), position: network.model.place(placeRng) }
+    nodeRngs[i] = nodeRng
+  }
+  const plan = planShards(
+    known.map((k) => k.position),
+    shards,
+    network.model,
+  )
+  const lookahead = plan.lookaheadMs
+  const mine = (i: number): boolean => plan.shardOf[i] === shard
   const credentials: Array<NodeCredentials | undefined> = new Array<NodeCredentials | undefined>(n)
   const transports: Array<SimTransport | undefined> = new Array<SimTransport | undefined>(n)
   for (let i = 0; i < n; i++) {
-    const nodeRng = rng.fork(`node-${i}`)
-    const id = Id.random((k) => nodeRng.bytes(k))
-    known[i] = { id, address: SIM_ADDRESS + String(i), position: network.model.place(placeRng) }
+    const id = (known[i] as Known).id
+    const nodeRng = nodeRngs[i] as Rng
     if (mine(i)) {
       // Issued now, before the shards run in step: a window that issues one keeps the others waiting.
       credentials[i] = ca.issue(nodeRng, id)
-      nodeRngs[i] = nodeRng
     } else transports[i] = network.attachRemote(handle(id, SIM_ADDRESS + String(i)), (known[i] as Known).position)
   }
 
@@ -210,22 +225,31 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   let longWindows = 0
   let longBusy = 0
   let maxBusy = 0
+  let longTimers = 0
+  let longFrames = 0
+  let allTimers = 0
   const inbound = (f: InboundFrame): void => {
     const to = transports[f.to]
     const from = transports[f.from]
-    if (to !== undefined && from !== undefined && !to.remote) network.arrive(from, to, f.data, f.at)
+    if (to !== undefined && from !== undefined && !to.remote && mine(f.to)) network.arrive(from, to, f.data, f.at)
   }
 
   for (;;) {
-    const end = T + LOOKAHEAD_MS
+    const end = T + lookahead
+    windowEnd = end
     const tw = performance.now()
+    const f0 = clock.fired
+    const d0 = network.stats().delivered
     await clock.runBefore(end)
     const busy = performance.now() - tw
     if (busy > 1) {
       longWindows++
       longBusy += busy
       if (busy > maxBusy) maxBusy = busy
+      longTimers += clock.fired - f0
+      longFrames += network.stats().delivered - d0
     }
+    allTimers += clock.fired - f0
     windows++
     // The message count is read from the metrics only now and then (a snapshot per window would cost).
     if (windows - sentAtWindow >= 256) {
@@ -268,7 +292,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     for (const x of report.news) next = Math.min(next, x.nextLocal)
     if (next === Infinity) throw new Error('nothing left to simulate before the lookups were done')
     T = Math.max(end, next)
-    if (heapBuilt === 0 && T + LOOKAHEAD_MS > lookupStart) {
+    if (heapBuilt === 0 && T + lookahead > lookupStart) {
       // The next window holds the first lookup: the built ring's memory, and lookups from here on.
       globalThis.gc?.()
       heapBuilt = process.memoryUsage().heapUsed
@@ -286,7 +310,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     leafSet += node.leafSet.size
   }
   const tEnd = performance.now()
-  if (process.env['EPOST_SIM_DEBUG'] !== undefined) post({ type: 'progress', line: `shard ${shard}: ${windows} windows, waited ${(exchange.waitedMs / 1000).toFixed(1)} s at barriers (${exchange.slept} slept; ${exchange.longWaits} waits over 1 ms took ${(exchange.longWaitedMs / 1000).toFixed(1)} s; ${longWindows} windows over 1 ms took ${(longBusy / 1000).toFixed(1)} s, longest ${maxBusy.toFixed(1)} ms)` })
+  if (process.env['EPOST_SIM_DEBUG'] !== undefined) post({ type: 'progress', line: `shard ${shard}: ${count} nodes, ${lookahead} ms windows, ${windows} windows, waited ${(exchange.waitedMs / 1000).toFixed(1)} s at barriers (${exchange.slept} slept; ${exchange.longWaits} waits over 1 ms took ${(exchange.longWaitedMs / 1000).toFixed(1)} s; ${longWindows} windows over 1 ms took ${(longBusy / 1000).toFixed(1)} s, longest ${maxBusy.toFixed(1)} ms; timers fired ${allTimers}, ${longTimers} in long windows, with ${longFrames} frames)` })
   post({
     type: 'result',
     result: {

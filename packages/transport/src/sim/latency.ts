@@ -18,6 +18,12 @@ export interface LatencyModel {
    * a spatial index over the points finds the nearest node (the simulator's bootstrap search).
    */
   readonly euclidean?: boolean
+  /**
+   * A straight-line distance beyond which two points are at least `ms` apart in latency (0 when
+   * every pair is; Infinity when no distance is enough). A parallel simulator uses it to find the
+   * few pairs of nodes closer than its lookahead without measuring every pair.
+   */
+  reach?(ms: number): number
 }
 
 export interface ScaledLatencyInit {
@@ -54,6 +60,8 @@ export function sphereLatency(init: ScaledLatencyInit = {}): LatencyModel {
       const dot = (a[0] as number) * (b[0] as number) + (a[1] as number) * (b[1] as number) + (a[2] as number) * (b[2] as number)
       return min + (span * Math.acos(dot > 1 ? 1 : dot < -1 ? -1 : dot)) / Math.PI
     },
+    // The great-circle angle is at least the chord.
+    reach: (ms) => (ms <= min ? 0 : span === 0 ? Infinity : ((ms - min) * Math.PI) / span),
   }
 }
 
@@ -74,6 +82,7 @@ export function planeLatency(init: ScaledLatencyInit = {}): LatencyModel {
       const dy = (a[1] as number) - (b[1] as number)
       return min + perUnit * Math.sqrt(dx * dx + dy * dy)
     },
+    reach: (ms) => (ms <= min ? 0 : perUnit === 0 ? Infinity : (ms - min) / perUnit),
   }
 }
 
@@ -85,5 +94,6 @@ export function constantLatency(ms: number): LatencyModel {
     euclidean: true,
     place: () => origin,
     latencyMs: () => ms,
+    reach: (x) => (x <= ms ? 0 : Infinity),
   }
 }
