@@ -10,9 +10,11 @@ const USAGE = `usage: pnpm sim <scenario> [options] [--json]
 
 scenarios:
   routing  --nodes N (1000) --lookups M (10000) --seed S (1) [--b 4] [--leaf-set 16]
-           [--join-interval-ms 20] [--settle-seconds 60]
+           [--join-interval-ms 20] [--settle-seconds 60] [--shards 2]
            builds a ring by joins, routes M lookups to random keys, reports hops,
-           correct-root fraction, route/direct latency ratio (rdp), table size, memory
+           correct-root fraction, route/direct latency ratio (rdp), table size, memory;
+           the ring runs in --shards worker threads (1: in this thread, one SimRing);
+           figures depend on the seed and the number of shards, not on the machine
   churn    --nodes N (1000) --minutes T (60) --session-minutes S (30) --lookups-per-second R (10) --seed S (1)
            nodes crash after exponential sessions and are replaced; reports loss and wrong roots
   storage  --nodes N (500) --objects M (5000) --k K (5) --fail F (4) --seed S (1)
@@ -81,7 +83,7 @@ async function main(): Promise<number> {
     case 'routing':
       result = {
         ...(await routingScenario(
-          { nodes: num('nodes', 1000), lookups: num('lookups', 10_000), seed: num('seed', 1), b: num('b', 4), leafSetSize: num('leaf-set', 16), joinIntervalMs: num('join-interval-ms', 20), settleMs: num('settle-seconds', 60) * 1000, shards: num('shards', 1) },
+          { nodes: num('nodes', 1000), lookups: num('lookups', 10_000), seed: num('seed', 1), b: num('b', 4), leafSetSize: num('leaf-set', 16), joinIntervalMs: num('join-interval-ms', 20), settleMs: num('settle-seconds', 60) * 1000, shards: num('shards', 2) },
           stderrProgress,
         )),
       }
