@@ -225,9 +225,6 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   let longWindows = 0
   let longBusy = 0
   let maxBusy = 0
-  let longTimers = 0
-  let longFrames = 0
-  let allTimers = 0
   const inbound = (f: InboundFrame): void => {
     const to = transports[f.to]
     const from = transports[f.from]
@@ -238,18 +235,13 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     const end = T + lookahead
     windowEnd = end
     const tw = performance.now()
-    const f0 = clock.fired
-    const d0 = network.stats().delivered
     await clock.runBefore(end)
     const busy = performance.now() - tw
     if (busy > 1) {
       longWindows++
       longBusy += busy
       if (busy > maxBusy) maxBusy = busy
-      longTimers += clock.fired - f0
-      longFrames += network.stats().delivered - d0
     }
-    allTimers += clock.fired - f0
     windows++
     // The message count is read from the metrics only now and then (a snapshot per window would cost).
     if (windows - sentAtWindow >= 256) {
@@ -310,7 +302,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     leafSet += node.leafSet.size
   }
   const tEnd = performance.now()
-  if (process.env['EPOST_SIM_DEBUG'] !== undefined) post({ type: 'progress', line: `shard ${shard}: ${count} nodes, ${lookahead} ms windows, ${windows} windows, waited ${(exchange.waitedMs / 1000).toFixed(1)} s at barriers (${exchange.slept} slept; ${exchange.longWaits} waits over 1 ms took ${(exchange.longWaitedMs / 1000).toFixed(1)} s; ${longWindows} windows over 1 ms took ${(longBusy / 1000).toFixed(1)} s, longest ${maxBusy.toFixed(1)} ms; timers fired ${allTimers}, ${longTimers} in long windows, with ${longFrames} frames)` })
+  if (process.env['EPOST_SIM_DEBUG'] !== undefined) post({ type: 'progress', line: `shard ${shard}: ${count} nodes, ${lookahead} ms windows, ${windows} windows, waited ${(exchange.waitedMs / 1000).toFixed(1)} s at barriers (${exchange.slept} slept; ${exchange.longWaits} waits over 1 ms took ${(exchange.longWaitedMs / 1000).toFixed(1)} s; ${longWindows} windows over 1 ms took ${(longBusy / 1000).toFixed(1)} s, longest ${maxBusy.toFixed(1)} ms)` })
   post({
     type: 'result',
     result: {
