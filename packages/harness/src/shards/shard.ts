@@ -1,15 +1,16 @@
 import { schema } from '@epost/codec'
 import { Id, Rng, VirtualClock, createMetrics, handle } from '@epost/core'
-import type { DeliveredMessage, Endpoint, Metrics, NodeCredentials, NodeHandle } from '@epost/core'
+import type { Metrics, NodeCredentials, NodeHandle } from '@epost/core'
 import { pastry } from '@epost/pastry'
 import type { PastryInit, PastryNode } from '@epost/pastry'
 import { SimNetwork } from '@epost/transport/sim'
 import type { Point, SimTransport } from '@epost/transport/sim'
 import { createTestCa } from '../identities.js'
-import { LOOKUP_PROTOCOL } from '../lookups.js'
 import { NearestIndex } from '../nearest.js'
 import { ShardExchange } from './exchange.js'
 import { planShards } from './placement.js'
+import { ShardLookups } from './lookups.js'
+import type { ShardDeliveries } from './lookups.js'
 import type { ExchangeBuffers, InboundFrame } from './exchange.js'
 
 /**
@@ -45,8 +46,7 @@ export interface ShardInit {
 /** What one shard found; the main thread merges them (parallel.ts). */
 export interface ShardResult {
   shard: number
-  /** Per first delivery at this shard: lookup number, hops, route latency, direct latency, at the right root (1/0), when. */
-  deliveries: { index: number[]; hops: number[]; latency: number[]; direct: number[]; correct: number[]; at: number[] }
+  deliveries: ShardDeliveries
   tableEntries: number
   leafSet: number
   nodes: number
@@ -154,57 +154,15 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   }
 
   // Lookups: every shard draws the same sequence; the shard of each lookup's source routes it.
-  const lookupRng = rng.fork('lookups')
-  const keys: Id[] = []
-  const sources: number[] = []
-  const sentAt: number[] = []
-  const endpoints = new Map<number, Endpoint>()
-  const deliveries: ShardResult['deliveries'] = { index: [], hops: [], latency: [], direct: [], correct: [], at: [] }
-  const delivered = new Set<number>()
-  let sortedIds: Array<{ value: bigint; index: number }> = []
-  const rootOf = (key: Id): number => {
-    let lo = 0
-    let hi = sortedIds.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if ((sortedIds[mid] as { value: bigint }).value < key.value) lo = mid + 1
-      else hi = mid
-    }
-    const right = (sortedIds[lo % sortedIds.length] as { index: number }).index
-    const left = (sortedIds[(lo - 1 + sortedIds.length) % sortedIds.length] as { index: number }).index
-    return key.isCloser((known[right] as Known).id, (known[left] as Known).id) || left === right ? right : left
-  }
-  const onDeliver = (at: number, msg: DeliveredMessage): void => {
-    if (msg.payload.length !== 4) return
-    const idx = new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0)
-    if (idx >= keys.length || delivered.has(idx)) return
-    delivered.add(idx)
-    const k = known[at] as Known
-    const src = known[sources[idx] as number] as Known
-    deliveries.index.push(idx)
-    deliveries.hops.push(msg.hops)
-    deliveries.latency.push(clock.now() - (sentAt[idx] as number))
-    deliveries.direct.push(Math.round(network.model.latencyMs(src.position, k.position)))
-    deliveries.correct.push(rootOf(keys[idx] as Id) === at ? 1 : 0)
-    deliveries.at.push(clock.now())
-  }
+  const lookups = new ShardLookups(
+    known.map((k) => k.id),
+    known.map((k) => k.position),
+    network.model,
+    rng.fork('lookups'),
+    clock,
+    o.lookups,
+  )
   const perBatch = Math.max(1, Math.round((o.lookupRate / 1000) * 10))
-  const issueBatch = (): void => {
-    const batch = Math.min(perBatch, o.lookups - keys.length)
-    for (let j = 0; j < batch; j++) {
-      const source = lookupRng.int(n)
-      const key = Id.random((k) => lookupRng.bytes(k))
-      const idx = keys.length
-      keys.push(key)
-      sources.push(source)
-      sentAt.push(clock.now())
-      const ep = endpoints.get(source)
-      if (ep === undefined) continue
-      const payload = new Uint8Array(4)
-      new DataView(payload.buffer).setUint32(0, idx)
-      ep.route(key, payload)
-    }
-  }
 
   let T = 0
   let readyTotal = 0
@@ -248,7 +206,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
       sentCache = messagesSent()
       sentAtWindow = windows
     }
-    const report = exchange.exchange({ nextLocal: clock.nextAt(), ready: readyNow.splice(0), delivered: delivered.size, sent: sentCache, failed: failure !== undefined }, inbound)
+    const report = exchange.exchange({ nextLocal: clock.nextAt(), ready: readyNow.splice(0), delivered: lookups.delivered, sent: sentCache, failed: failure !== undefined }, inbound)
     if (failure !== undefined) throw failure
     const failedShard = report.news.findIndex((x) => x.failed)
     if (failedShard >= 0) throw new Error(`shard ${failedShard} failed`)
@@ -266,12 +224,11 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
         lookupStart = end + o.settleMs
         const batches = Math.ceil(o.lookups / perBatch)
         lastIssue = lookupStart + (batches - 1) * 10
-        for (let b = 0; b < batches; b++) clock.setTimeout(issueBatch, lookupStart + 10 * b - clock.now())
+        for (let b = 0; b < batches; b++) clock.setTimeout(() => lookups.issue(perBatch), lookupStart + 10 * b - clock.now())
         driverNext = lookupStart
-        sortedIds = known.map((k, index) => ({ value: k.id.value, index })).sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
         for (let i = 0; i < n; i++) {
           const node = nodes[i]
-          if (node !== undefined) endpoints.set(i, node.register(LOOKUP_PROTOCOL, { deliver: (m) => onDeliver(i, m) }))
+          if (node !== undefined) lookups.attach(i, node)
         }
         if (shard === 0) post({ type: 'progress', line: `ring of ${n} complete at ${(end / 1000).toFixed(1)} s virtual, ${((performance.now() - t0) / 1000).toFixed(1)} s wall; settling ${o.settleMs / 1000} s` })
       } else if (end > lastJoin + 600_000) {
@@ -307,7 +264,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     type: 'result',
     result: {
       shard,
-      deliveries,
+      deliveries: lookups.deliveries,
       tableEntries,
       leafSet,
       nodes: count,
