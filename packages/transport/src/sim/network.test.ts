@@ -251,4 +251,50 @@ describe('SimNetwork', () => {
     }).toThrow(/lossRate/)
     expect(() => network.partition(['sim:77'])).toThrow(/no node/)
   })
+
+  it('hands frames for remote nodes to the remote sink, due at their arrival, and takes frames from other shards in', async () => {
+    // Two shards of one ring, each a SimNetwork on its own clock, wired through their sinks.
+    const rng = new Rng(testSeed('shards'))
+    const latency = constantLatency(7)
+    const made = [0, 1].map(() => {
+      const clock = new VirtualClock()
+      const out: Array<{ from: string; to: string; data: Uint8Array; at: number }> = []
+      const network = new SimNetwork({ clock, rng: rng.fork('net'), latency, remote: { transmit: (from, to, data, at) => out.push({ from: from.localHandle.address, to: to.localHandle.address, data, at }) } })
+      return { clock, network, out }
+    })
+    const [s0, s1] = made as [(typeof made)[0], (typeof made)[0]]
+    const a = s0.network.createTransport({ credentials: fakeCredentials(rng), address: 'sim:a' })
+    const b = s1.network.createTransport({ credentials: fakeCredentials(rng), address: 'sim:b' })
+    const got: Array<[number, string, number]> = []
+    b.onFrame((from, data) => got.push([s1.clock.now(), from.address, data[0] ?? -1]))
+    await Promise.all([a.start(), b.start()])
+    const bAtS0 = s0.network.attachRemote(b.localHandle, b.position)
+    const aAtS1 = s1.network.attachRemote(a.localHandle, a.position)
+    expect(bAtS0.remote).toBe(true)
+    expect(s0.network.isAlive('sim:b')).toBe(true)
+
+    await s0.clock.advance(3)
+    await a.send(b.localHandle, Uint8Array.of(42))
+    expect(s0.out).toEqual([{ from: 'sim:a', to: 'sim:b', data: Uint8Array.of(42), at: 10 }])
+    // A handle that names the remote address with another id is caught as on a local node.
+    const liar: NodeHandle = { id: a.localHandle.id, address: 'sim:b' }
+    await expect(a.send(liar, Uint8Array.of(1))).rejects.toSatisfy((e: unknown) => isEpostError(e, 'EPOST_TRANSPORT_PEER_MISMATCH'))
+
+    const f = s0.out[0] as { data: Uint8Array; at: number }
+    s1.network.arrive(aAtS1, b, f.data, f.at)
+    await s1.clock.advance(9)
+    expect(got).toEqual([])
+    await s1.clock.advance(1)
+    expect(got).toEqual([[10, 'sim:a', 42]])
+  })
+
+  it('refuses a taken address, and remote nodes without a remote sink', async () => {
+    const x = await net(testSeed('addresses'), 1)
+    const taken = node(x, 0).localHandle.address
+    expect(() => x.network.createTransport({ credentials: fakeCredentials(x.rng), address: taken })).toThrowError(expect.objectContaining({ code: 'EPOST_INVALID_ARGUMENT' }))
+    expect(() => x.network.attachRemote({ id: node(x, 0).localHandle.id, address: 'sim:elsewhere' }, [0, 0, 1])).toThrowError(/remote sink/)
+    // Addresses the network assigns itself step over ones taken by hand.
+    x.network.createTransport({ credentials: fakeCredentials(x.rng), address: 'sim:1' })
+    expect(x.network.createTransport({ credentials: fakeCredentials(x.rng) }).localHandle.address).toBe('sim:2')
+  })
 })
