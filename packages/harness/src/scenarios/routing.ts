@@ -1,7 +1,11 @@
+import { EpostError } from '@epost/core'
 import { SimRing } from '../sim-ring.js'
 import { LookupTracker } from '../lookups.js'
 import type { Progress } from '../progress.js'
 import { runShards } from '../shards/parallel.js'
+
+/** More worker threads than this would each hold too few nodes to be worth a barrier. */
+const MAX_SHARDS = 64
 
 export interface RoutingOptions {
   nodes: number
@@ -42,7 +46,9 @@ export interface RoutingResult {
 }
 
 export async function routingScenario(o: RoutingOptions, progress: Progress): Promise<RoutingResult> {
-  if ((o.shards ?? 1) > 1) return parallelRouting(o, progress)
+  const shards = o.shards ?? 1
+  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) throw new EpostError('EPOST_INVALID_ARGUMENT', `shards is a whole number from 1 to ${MAX_SHARDS}, got ${shards}`)
+  if (shards > 1) return parallelRouting(o, progress)
   const t0 = performance.now()
   globalThis.gc?.()
   const heap0 = process.memoryUsage().heapUsed

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 /**
  * The channel between the shards of a parallel simulation: shared memory and one barrier per
  * window of virtual time.
@@ -39,7 +40,11 @@ export interface WindowReport {
 }
 
 const HEADER = 64
-/** Loads of the other shard's counter before a barrier sleeps. */
+/**
+ * Loads of another shard's counter before a barrier sleeps. Shards reach barriers within
+ * microseconds of each other, and a sleeping thread takes about 50 µs to wake; but with more
+ * shards than cores a spinning shard holds the core the one it waits for needs, so it sleeps at once.
+ */
 const SPIN = 1_000_000
 const FRAME_HEADER = 24
 /** Control words: one published-window counter per shard, then the abort flag. */
@@ -79,8 +84,11 @@ export class ShardExchange {
   #frames = 0
   #minArrival = Infinity
 
+  readonly #spin: number
+
   constructor(buffers: ExchangeBuffers, shard: number) {
     this.shard = shard
+    this.#spin = buffers.outboxes.length <= availableParallelism() ? SPIN : 0
     this.shards = buffers.outboxes.length
     this.#control = new Int32Array(buffers.control)
     this.#out = buffers.outboxes.map((b) => ({ bytes: new Uint8Array(b), view: new DataView(b) }))
@@ -192,7 +200,7 @@ export class ShardExchange {
 
   #block(c: Int32Array, s: number, w: number): void {
     // Shards finish their windows at about the same time: spin briefly before sleeping.
-    for (let i = 0; i < SPIN; i++) if (Atomics.load(c, 1 + s) >= w) return
+    for (let i = 0; i < this.#spin; i++) if (Atomics.load(c, 1 + s) >= w) return
     this.slept++
     for (;;) {
       const seen = Atomics.load(c, 1 + s)
