@@ -124,7 +124,7 @@ export class ShardExchange {
     const me = this.#out[this.shard] as { bytes: Uint8Array; view: DataView }
     const base = this.#base
     const readyBytes = 4 * news.ready.length
-    if (HEADER + readyBytes > this.#half - this.#offset) throw new Error(`shard ${this.shard}: outbox full`)
+    if (this.#offset + readyBytes > this.#half) throw new Error(`shard ${this.shard}: more than ${this.#half} bytes of frames and news to other shards in one window; raise OUTBOX_HALF_BYTES`)
     // The ready list goes after the frames.
     const readyAt = this.#offset
     for (let i = 0; i < news.ready.length; i++) me.view.setUint32(base + readyAt + 4 * i, news.ready[i] as number, true)
