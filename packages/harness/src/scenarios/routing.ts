@@ -48,7 +48,7 @@ export interface RoutingResult {
 export async function routingScenario(o: RoutingOptions, progress: Progress): Promise<RoutingResult> {
   const shards = o.shards ?? 1
   if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) throw new EpostError('EPOST_INVALID_ARGUMENT', `shards is a whole number from 1 to ${MAX_SHARDS}, got ${shards}`)
-  if (shards > 1) return parallelRouting(o, progress)
+  if (shards > 1) return parallelRouting(o, shards, progress)
   const t0 = performance.now()
   globalThis.gc?.()
   const heap0 = process.memoryUsage().heapUsed
@@ -112,10 +112,9 @@ export function round(x: number, digits: number): number {
   return Math.round(x * f) / f
 }
 
-/** The routing experiment on `o.shards` worker threads: the same figures, merged from the shards. */
-async function parallelRouting(o: RoutingOptions, progress: Progress): Promise<RoutingResult> {
+/** The routing experiment on `shards` worker threads: the same figures, merged from the shards. */
+async function parallelRouting(o: RoutingOptions, shards: number, progress: Progress): Promise<RoutingResult> {
   const t0 = performance.now()
-  const shards = o.shards ?? 2
   progress(`building a ring of ${o.nodes} nodes in ${shards} shards (seed ${o.seed})`)
   const pastry = { ...(o.b === undefined ? {} : { b: o.b }), ...(o.leafSetSize === undefined ? {} : { leafSetSize: o.leafSetSize }) }
   const results = await runShards(shards, { nodes: o.nodes, lookups: o.lookups, seed: o.seed, pastry, joinIntervalMs: o.joinIntervalMs ?? 20, settleMs: o.settleMs ?? 60_000, lookupRate: o.lookupRate ?? 10_000 }, progress)
