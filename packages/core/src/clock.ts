@@ -130,12 +130,7 @@ export class VirtualClock implements Clock {
   }
 
   async runUntil(target: number): Promise<void> {
-    for (;;) {
-      await flushMicrotasks()
-      const top = this.#peek()
-      if (top === undefined || top.at > target) break
-      this.#fireInstant(top.at)
-    }
+    await this.#fireWhile((at) => at <= target)
     if (target > this.#now) this.#now = target
     await flushMicrotasks()
   }
@@ -161,11 +156,16 @@ export class VirtualClock implements Clock {
    * parallel simulator's window, after which frames from other shards may still arrive at any
    * time from `limit` on.
    */
-  async runBefore(limit: number): Promise<void> {
+  runBefore(limit: number): Promise<void> {
+    return this.#fireWhile((at) => at < limit)
+  }
+
+  /** Fires instant after instant while the next timer is `due`, letting continuations settle between them. */
+  async #fireWhile(due: (at: number) => boolean): Promise<void> {
     for (;;) {
       await flushMicrotasks()
       const top = this.#peek()
-      if (top === undefined || top.at >= limit) return
+      if (top === undefined || !due(top.at)) return
       this.#fireInstant(top.at)
     }
   }

@@ -83,7 +83,7 @@ async function main(): Promise<number> {
     case 'routing':
       result = {
         ...(await routingScenario(
-          { nodes: num('nodes', 1000), lookups: num('lookups', 10_000), seed: num('seed', 1), b: num('b', 4), leafSetSize: num('leaf-set', 16), joinIntervalMs: num('join-interval-ms', 20), settleMs: num('settle-seconds', 60) * 1000, shards: num('shards', 2) },
+          { nodes: num('nodes', 1000), lookups: num('lookups', 10_000), seed: num('seed', 1), b: num('b', 4), leafSetSize: num('leaf-set', 16), joinIntervalMs: num('join-interval-ms', 20), settleMs: num('settle-seconds', 60) * 1000, shards: opt('shards') },
           stderrProgress,
         )),
       }

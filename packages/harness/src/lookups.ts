@@ -77,44 +77,55 @@ export class LookupTracker {
     return this.#outstanding
   }
 
-  summary(): { lookups: number; delivered: number; lost: number; lostSourceCrashed: number; wrongRoot: number; duplicates: number; avgHops: number; maxHops: number; hopHistogram: Record<string, number>; rdp: number } {
-    let delivered = 0
-    let wrong = 0
+  summary(): { lookups: number; lost: number; lostSourceCrashed: number; duplicates: number } & DeliveryFigures {
     let dups = 0
-    let hopSum = 0
-    let maxHops = 0
-    const hist: Record<string, number> = {}
-    let rdpSum = 0
-    let rdpN = 0
     let lostSourceCrashed = 0
+    const delivered: LookupRecord[] = []
     for (const r of this.records) {
       if (r.deliveries === 0) {
         if (!r.source.alive) lostSourceCrashed++
         continue
       }
-      delivered++
+      delivered.push(r)
       dups += r.deliveries - 1
-      if (r.correct !== true) wrong++
-      const h = r.hops ?? 0
-      hopSum += h
-      maxHops = Math.max(maxHops, h)
-      hist[String(h)] = (hist[String(h)] ?? 0) + 1
-      if (r.directMs !== undefined && r.directMs > 0 && r.latencyMs !== undefined) {
-        rdpSum += r.latencyMs / r.directMs
-        rdpN++
-      }
     }
-    return {
-      lookups: this.records.length,
-      delivered,
-      lost: this.records.length - delivered,
-      lostSourceCrashed,
-      wrongRoot: wrong,
-      duplicates: dups,
-      avgHops: delivered === 0 ? 0 : hopSum / delivered,
-      maxHops,
-      hopHistogram: hist,
-      rdp: rdpN === 0 ? 1 : rdpSum / rdpN,
+    const figures = deliveryFigures(delivered)
+    return { lookups: this.records.length, lost: this.records.length - figures.delivered, lostSourceCrashed, duplicates: dups, ...figures }
+  }
+}
+
+/** What the delivered lookups of a run add up to. */
+export interface DeliveryFigures {
+  delivered: number
+  /** Delivered somewhere other than the correct root. */
+  wrongRoot: number
+  avgHops: number
+  maxHops: number
+  hopHistogram: Record<string, number>
+  /** Mean of route latency / direct source-to-root latency, over lookups whose direct latency is known and above 0. */
+  rdp: number
+}
+
+/** Adds up delivered lookups, each counted once (the single-thread tracker and the shards both report through this). */
+export function deliveryFigures(delivered: Iterable<{ hops?: number; correct?: boolean; latencyMs?: number; directMs?: number }>): DeliveryFigures {
+  let n = 0
+  let wrong = 0
+  let hopSum = 0
+  let maxHops = 0
+  const hist: Record<string, number> = {}
+  let rdpSum = 0
+  let rdpN = 0
+  for (const r of delivered) {
+    n++
+    if (r.correct !== true) wrong++
+    const h = r.hops ?? 0
+    hopSum += h
+    maxHops = Math.max(maxHops, h)
+    hist[String(h)] = (hist[String(h)] ?? 0) + 1
+    if (r.directMs !== undefined && r.directMs > 0 && r.latencyMs !== undefined) {
+      rdpSum += r.latencyMs / r.directMs
+      rdpN++
     }
   }
+  return { delivered: n, wrongRoot: wrong, avgHops: n === 0 ? 0 : hopSum / n, maxHops, hopHistogram: hist, rdp: rdpN === 0 ? 1 : rdpSum / rdpN }
 }

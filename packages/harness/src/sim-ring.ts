@@ -6,6 +6,7 @@ import type { PastryInit } from '@epost/pastry'
 import { SimNetwork } from '@epost/transport/sim'
 import { createTestCa } from './identities.js'
 import { NearestIndex } from './nearest.js'
+import { closestOnRing } from './ring-order.js'
 import type { TestCa } from './identities.js'
 
 export interface SimRingOptions {
@@ -156,9 +157,7 @@ export class SimRing {
 
   /** Frames every Pastry node sent so far, of every type (the nodes count each type they send). */
   messagesSent(): number {
-    let n = 0
-    for (const [name, v] of Object.entries(this.metrics.snapshot())) if (name.startsWith('epost_pastry_sent_')) n += v
-    return n
+    return pastryFramesSent(this.metrics.snapshot())
   }
 
   live(): SimMember[] {
@@ -181,33 +180,7 @@ export class SimRing {
         .map((member) => ({ id: member.node.localHandle.id, member }))
         .sort((a, b) => a.id.compare(b.id))
     }
-    const s = this.#sorted
-    const n = s.length
-    const out: SimMember[] = []
-    if (n === 0) return out
-    let lo = 0
-    let hi = n
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if ((s[mid] as { id: Id }).id.value < key.value) lo = mid + 1
-      else hi = mid
-    }
-    // Walk out both ways from where `key` falls in the ring, taking the closer side each time.
-    let right = lo
-    let left = lo - 1
-    const at = (i: number): { id: Id; member: SimMember } => s[((i % n) + n) % n] as { id: Id; member: SimMember }
-    while (out.length < Math.min(k, n)) {
-      const a = at(right)
-      const b = at(left)
-      if (a === b || key.isCloser(a.id, b.id)) {
-        out.push(a.member)
-        right++
-      } else {
-        out.push(b.member)
-        left--
-      }
-    }
-    return out
+    return closestOnRing(this.#sorted, key, k).map((x) => x.member)
   }
 
   /** Builds a ring of `n` nodes, one join every `intervalMs`, and waits until all are ready. */
@@ -234,4 +207,11 @@ export class SimRing {
   async stop(): Promise<void> {
     for (const m of this.members.values()) if (m.alive) await m.node.stop()
   }
+}
+
+/** Frames Pastry nodes sent, of every type, in a metrics snapshot (each node counts each type it sends). */
+export function pastryFramesSent(snapshot: Readonly<Record<string, number>>): number {
+  let n = 0
+  for (const [name, v] of Object.entries(snapshot)) if (name.startsWith('epost_pastry_sent_')) n += v
+  return n
 }

@@ -1,11 +1,13 @@
 import { EpostError } from '@epost/core'
-import { SimRing } from '../sim-ring.js'
-import { LookupTracker } from '../lookups.js'
+import { SimRing, pastryFramesSent } from '../sim-ring.js'
+import { LookupTracker, deliveryFigures } from '../lookups.js'
 import type { Progress } from '../progress.js'
 import { runShards } from '../shards/parallel.js'
 
 /** More worker threads than this would each hold too few nodes to be worth a barrier. */
 const MAX_SHARDS = 64
+/** The ring runs on two cores unless told otherwise (the experiments' machines have two). */
+export const DEFAULT_SHARDS = 2
 
 export interface RoutingOptions {
   nodes: number
@@ -21,7 +23,7 @@ export interface RoutingOptions {
   lookupRate?: number
   /**
    * Worker threads the ring is split across (shards/shard.ts); 1 runs it in this thread on one
-   * SimRing. Figures depend on the seed and on this number, not on the machine. @default 1
+   * SimRing. Figures depend on the seed and on this number, not on the machine. @default DEFAULT_SHARDS
    */
   shards?: number
 }
@@ -46,7 +48,7 @@ export interface RoutingResult {
 }
 
 export async function routingScenario(o: RoutingOptions, progress: Progress): Promise<RoutingResult> {
-  const shards = o.shards ?? 1
+  const shards = o.shards ?? DEFAULT_SHARDS
   if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) throw new EpostError('EPOST_INVALID_ARGUMENT', `shards is a whole number from 1 to ${MAX_SHARDS}, got ${shards}`)
   if (shards > 1) return parallelRouting(o, shards, progress)
   const t0 = performance.now()
@@ -120,49 +122,31 @@ async function parallelRouting(o: RoutingOptions, shards: number, progress: Prog
   const results = await runShards(shards, { nodes: o.nodes, lookups: o.lookups, seed: o.seed, pastry, joinIntervalMs: o.joinIntervalMs ?? 20, settleMs: o.settleMs ?? 60_000, lookupRate: o.lookupRate ?? 10_000 }, progress)
   const t1 = performance.now()
   // A lookup delivered at two shards counts once, at its first delivery (the others are duplicates).
-  const first = new Map<number, { hops: number; latency: number; direct: number; correct: number; at: number }>()
+  const first = new Map<number, { hops: number; latencyMs: number; directMs: number; correct: boolean; at: number }>()
   for (const r of results) {
     const d = r.deliveries
     for (let i = 0; i < d.index.length; i++) {
       const idx = d.index[i] as number
-      const rec = { hops: d.hops[i] as number, latency: d.latency[i] as number, direct: d.direct[i] as number, correct: d.correct[i] as number, at: d.at[i] as number }
+      const rec = { hops: d.hops[i] as number, latencyMs: d.latency[i] as number, directMs: d.direct[i] as number, correct: d.correct[i] === 1, at: d.at[i] as number }
       const seen = first.get(idx)
       if (seen === undefined || rec.at < seen.at) first.set(idx, rec)
     }
   }
-  const hist: Record<string, number> = {}
-  let hopSum = 0
-  let maxHops = 0
-  let wrong = 0
-  let rdpSum = 0
-  let rdpN = 0
-  for (const r of first.values()) {
-    hopSum += r.hops
-    maxHops = Math.max(maxHops, r.hops)
-    hist[String(r.hops)] = (hist[String(r.hops)] ?? 0) + 1
-    if (r.correct !== 1) wrong++
-    if (r.direct > 0) {
-      rdpSum += r.latency / r.direct
-      rdpN++
-    }
-  }
+  const f = deliveryFigures(first.values())
   const sum = (f: (r: (typeof results)[number]) => number): number => results.reduce((s, r) => s + f(r), 0)
   const nodes = sum((r) => r.nodes)
-  const delivered = first.size
-  if (process.env['EPOST_SIM_DEBUG'] !== undefined) {
-    const merged: Record<string, number> = {}
-    for (const r of results) for (const [k, v] of Object.entries(r.metrics)) merged[k] = (merged[k] ?? 0) + v
-    progress(JSON.stringify(merged, null, 1))
-  }
+  const merged: Record<string, number> = {}
+  for (const r of results) for (const [k, v] of Object.entries(r.metrics)) merged[k] = (merged[k] ?? 0) + v
+  if (process.env['EPOST_SIM_DEBUG'] !== undefined) progress(JSON.stringify(merged, null, 1))
   return {
     nodes: o.nodes,
     lookups: o.lookups,
-    avgHops: round(delivered === 0 ? 0 : hopSum / delivered, 3),
-    maxHops,
-    hopHistogram: Object.fromEntries(Object.entries(hist).sort((a, b) => Number(a[0]) - Number(b[0]))),
-    correctRootFraction: round(o.lookups === 0 ? 1 : (delivered - wrong) / o.lookups, 6),
-    delivered,
-    rdp: round(rdpN === 0 ? 1 : rdpSum / rdpN, 3),
+    avgHops: round(f.avgHops, 3),
+    maxHops: f.maxHops,
+    hopHistogram: f.hopHistogram,
+    correctRootFraction: round(o.lookups === 0 ? 1 : (f.delivered - f.wrongRoot) / o.lookups, 6),
+    delivered: f.delivered,
+    rdp: round(f.rdp, 3),
     tableEntriesPerNode: round(sum((r) => r.tableEntries) / nodes, 1),
     leafSetPerNode: round(sum((r) => r.leafSet) / nodes, 1),
     memoryPerNodeKB: round(sum((r) => r.heapBytes) / nodes / 1024, 1),
@@ -170,6 +154,6 @@ async function parallelRouting(o: RoutingOptions, shards: number, progress: Prog
     lookupSeconds: round(Math.max(...results.map((r) => r.lookupSeconds)), 1),
     wallSeconds: round((t1 - t0) / 1000, 1),
     simulatedSeconds: round(Math.max(...results.map((r) => r.simulatedSeconds)), 1),
-    messagesPerNode: round(sum((r) => r.sent) / nodes, 1),
+    messagesPerNode: round(pastryFramesSent(merged) / nodes, 1),
   }
 }

@@ -3,6 +3,7 @@ import type { Clock, DeliveredMessage, Endpoint, Rng } from '@epost/core'
 import type { PastryNode } from '@epost/pastry'
 import type { LatencyModel, Point } from '@epost/transport/sim'
 import { LOOKUP_PROTOCOL } from '../lookups.js'
+import { closestOnRing } from '../ring-order.js'
 
 /** Per first delivery at a shard: lookup number, hops, route latency, direct latency, at the right root (1/0), when. */
 export interface ShardDeliveries {
@@ -33,8 +34,8 @@ export class ShardLookups {
   readonly #sentAt: number[] = []
   readonly #endpoints = new Map<number, Endpoint>()
   readonly #delivered = new Set<number>()
-  /** Every node's id value in ring order, with the node's number. */
-  readonly #ring: Array<{ value: bigint; index: number }>
+  /** Every node's id in ring order, with the node's number. */
+  readonly #ring: Array<{ id: Id; index: number }>
 
   constructor(ids: readonly Id[], places: readonly Point[], model: LatencyModel, rng: Rng, clock: Clock, total: number) {
     this.#ids = ids
@@ -43,7 +44,7 @@ export class ShardLookups {
     this.#rng = rng
     this.#clock = clock
     this.#total = total
-    this.#ring = ids.map((id, index) => ({ value: id.value, index })).sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+    this.#ring = ids.map((id, index) => ({ id, index })).sort((a, b) => a.id.compare(b.id))
   }
 
   /** Lookups delivered at this shard's nodes (first deliveries). */
@@ -85,22 +86,7 @@ export class ShardLookups {
     d.hops.push(msg.hops)
     d.latency.push(now - (this.#sentAt[idx] as number))
     d.direct.push(Math.round(this.#model.latencyMs(this.#places[this.#sources[idx] as number] as Point, this.#places[at] as Point)))
-    d.correct.push(this.#rootOf(this.#keys[idx] as Id) === at ? 1 : 0)
+    d.correct.push(closestOnRing(this.#ring, this.#keys[idx] as Id, 1)[0]?.index === at ? 1 : 0)
     d.at.push(now)
-  }
-
-  /** The node numerically closest to `key`. */
-  #rootOf(key: Id): number {
-    const ring = this.#ring
-    let lo = 0
-    let hi = ring.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if ((ring[mid] as { value: bigint }).value < key.value) lo = mid + 1
-      else hi = mid
-    }
-    const right = (ring[lo % ring.length] as { index: number }).index
-    const left = (ring[(lo - 1 + ring.length) % ring.length] as { index: number }).index
-    return left === right || key.isCloser(this.#ids[right] as Id, this.#ids[left] as Id) ? right : left
   }
 }

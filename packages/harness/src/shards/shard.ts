@@ -7,6 +7,7 @@ import { SimNetwork } from '@epost/transport/sim'
 import type { Point, SimTransport } from '@epost/transport/sim'
 import { createTestCa } from '../identities.js'
 import { NearestIndex } from '../nearest.js'
+import { pastryFramesSent } from '../sim-ring.js'
 import { ShardExchange } from './exchange.js'
 import { planShards } from './placement.js'
 import { ShardLookups } from './lookups.js'
@@ -15,7 +16,7 @@ import type { ExchangeBuffers, InboundFrame } from './exchange.js'
 
 /**
  * One shard of the parallel routing experiment (parallel.ts): it runs the production PastryNode
- * for nodes i with i % shards === shard, on its own VirtualClock and SimNetwork; every other node
+ * for the nodes the plan gives it (placement.ts), on its own VirtualClock and SimNetwork; every other node
  * is attached as remote, and frames to them cross to their shard through the ShardExchange.
  *
  * Shards advance in windows of virtual time as long as the least latency between nodes of
@@ -50,7 +51,6 @@ export interface ShardResult {
   tableEntries: number
   leafSet: number
   nodes: number
-  sent: number
   heapBytes: number
   buildSeconds: number
   lookupSeconds: number
@@ -172,11 +172,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   let heapBuilt = 0
   let tBuilt = 0
   const lastJoin = (n - 1) * o.joinIntervalMs
-  const messagesSent = (): number => {
-    let s = 0
-    for (const [name, v] of Object.entries(metrics.snapshot())) if (name.startsWith('epost_pastry_sent_')) s += v
-    return s
-  }
+  const messagesSent = (): number => pastryFramesSent(metrics.snapshot())
   let sentCache = 0
   let sentAtWindow = 0
   let windows = 0
@@ -186,7 +182,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   const inbound = (f: InboundFrame): void => {
     const to = transports[f.to]
     const from = transports[f.from]
-    if (to !== undefined && from !== undefined && !to.remote && mine(f.to)) network.arrive(from, to, f.data, f.at)
+    if (to !== undefined && from !== undefined && mine(f.to)) network.arrive(from, to, f.data, f.at)
   }
 
   for (;;) {
@@ -268,7 +264,6 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
       tableEntries,
       leafSet,
       nodes: count,
-      sent: messagesSent(),
       heapBytes: heapBuilt - heap0,
       buildSeconds: (tBuilt - t0) / 1000,
       lookupSeconds: (tEnd - tBuilt) / 1000,
