@@ -72,6 +72,7 @@ async function main(): Promise<number> {
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got '${v}'`)
     return n
   }
+  const seconds = (s: number | undefined): number | undefined => (s === undefined ? undefined : s * 1000)
   /** An option with no default: undefined when not given. */
   const opt = (name: keyof typeof values): number | undefined => (values[name] === undefined ? undefined : num(name, 0))
   if (values.help === true || scenario === undefined || scenario === 'help') {
@@ -83,7 +84,7 @@ async function main(): Promise<number> {
     case 'routing':
       result = {
         ...(await routingScenario(
-          { nodes: num('nodes', 1000), lookups: num('lookups', 10_000), seed: num('seed', 1), b: num('b', 4), leafSetSize: num('leaf-set', 16), joinIntervalMs: num('join-interval-ms', 20), settleMs: num('settle-seconds', 60) * 1000, shards: opt('shards') },
+          { nodes: num('nodes', 1000), lookups: num('lookups', 10_000), seed: num('seed', 1), b: num('b', 4), leafSetSize: num('leaf-set', 16), joinIntervalMs: opt('join-interval-ms'), settleMs: seconds(opt('settle-seconds')), shards: opt('shards') },
           stderrProgress,
         )),
       }

@@ -3,11 +3,15 @@ import { SimRing, pastryFramesSent } from '../sim-ring.js'
 import { LookupTracker, deliveryFigures } from '../lookups.js'
 import type { Progress } from '../progress.js'
 import { runShards } from '../shards/parallel.js'
+import type { ShardOptions } from '../shards/shard.js'
 
 /** More worker threads than this would each hold too few nodes to be worth a barrier. */
 const MAX_SHARDS = 64
 /** The ring runs on two cores unless told otherwise (the experiments' machines have two). */
 export const DEFAULT_SHARDS = 2
+export const DEFAULT_JOIN_INTERVAL_MS = 20
+export const DEFAULT_SETTLE_MS = 60_000
+export const DEFAULT_LOOKUP_RATE = 10_000
 
 export interface RoutingOptions {
   nodes: number
@@ -15,11 +19,11 @@ export interface RoutingOptions {
   seed: number
   b?: number
   leafSetSize?: number
-  /** Simulated time between two joins while the ring is built. @default 20 */
+  /** Simulated time between two joins while the ring is built. @default DEFAULT_JOIN_INTERVAL_MS */
   joinIntervalMs?: number
-  /** Simulated time of maintenance after the build, before lookups. @default 60_000 */
+  /** Simulated time of maintenance after the build, before lookups. @default DEFAULT_SETTLE_MS */
   settleMs?: number
-  /** Lookups issued per simulated second. @default 10000 */
+  /** Lookups issued per simulated second. @default DEFAULT_LOOKUP_RATE */
   lookupRate?: number
   /**
    * Worker threads the ring is split across (shards/shard.ts); 1 runs it in this thread on one
@@ -47,7 +51,8 @@ export interface RoutingResult {
   messagesPerNode: number
 }
 
-export async function routingScenario(o: RoutingOptions, progress: Progress): Promise<RoutingResult> {
+export async function routingScenario(options: RoutingOptions, progress: Progress): Promise<RoutingResult> {
+  const o = { ...options, joinIntervalMs: options.joinIntervalMs ?? DEFAULT_JOIN_INTERVAL_MS, settleMs: options.settleMs ?? DEFAULT_SETTLE_MS, lookupRate: options.lookupRate ?? DEFAULT_LOOKUP_RATE }
   const shards = o.shards ?? DEFAULT_SHARDS
   if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) throw new EpostError('EPOST_INVALID_ARGUMENT', `shards is a whole number from 1 to ${MAX_SHARDS}, got ${shards}`)
   if (shards > 1) return parallelRouting(o, shards, progress)
@@ -56,11 +61,11 @@ export async function routingScenario(o: RoutingOptions, progress: Progress): Pr
   const heap0 = process.memoryUsage().heapUsed
   const ring = new SimRing({ seed: o.seed, pastry: { ...(o.b === undefined ? {} : { b: o.b }), ...(o.leafSetSize === undefined ? {} : { leafSetSize: o.leafSetSize }) } })
   progress(`building a ring of ${o.nodes} nodes (seed ${o.seed})`)
-  await ring.build(o.nodes, o.joinIntervalMs ?? 20, (ready) => {
+  await ring.build(o.nodes, o.joinIntervalMs, (ready) => {
     const rss = process.memoryUsage.rss() / 2 ** 30
     progress(`  ${ready} nodes ready, ${((performance.now() - t0) / 1000).toFixed(1)} s, ${ring.messagesSent()} messages, ${rss.toFixed(2)} GiB resident`)
   })
-  await ring.clock.advance(o.settleMs ?? 60_000)
+  await ring.clock.advance(o.settleMs)
   const t1 = performance.now()
   globalThis.gc?.()
   const heap1 = process.memoryUsage().heapUsed
@@ -69,7 +74,7 @@ export async function routingScenario(o: RoutingOptions, progress: Progress): Pr
   const tracker = new LookupTracker(ring)
   const members = ring.liveReady()
   for (const m of members) tracker.attach(m)
-  const perMs = (o.lookupRate ?? 10_000) / 1000
+  const perMs = o.lookupRate / 1000
   let issued = 0
   while (issued < o.lookups) {
     const batch = Math.min(o.lookups - issued, Math.max(1, Math.round(perMs * 10)))
@@ -115,11 +120,11 @@ export function round(x: number, digits: number): number {
 }
 
 /** The routing experiment on `shards` worker threads: the same figures, merged from the shards. */
-async function parallelRouting(o: RoutingOptions, shards: number, progress: Progress): Promise<RoutingResult> {
+async function parallelRouting(o: RoutingOptions & Pick<ShardOptions, 'joinIntervalMs' | 'settleMs' | 'lookupRate'>, shards: number, progress: Progress): Promise<RoutingResult> {
   const t0 = performance.now()
   progress(`building a ring of ${o.nodes} nodes in ${shards} shards (seed ${o.seed})`)
   const pastry = { ...(o.b === undefined ? {} : { b: o.b }), ...(o.leafSetSize === undefined ? {} : { leafSetSize: o.leafSetSize }) }
-  const results = await runShards(shards, { nodes: o.nodes, lookups: o.lookups, seed: o.seed, pastry, joinIntervalMs: o.joinIntervalMs ?? 20, settleMs: o.settleMs ?? 60_000, lookupRate: o.lookupRate ?? 10_000 }, progress)
+  const results = await runShards(shards, { nodes: o.nodes, lookups: o.lookups, seed: o.seed, pastry, joinIntervalMs: o.joinIntervalMs, settleMs: o.settleMs, lookupRate: o.lookupRate }, progress)
   const t1 = performance.now()
   // A lookup delivered at two shards counts once, at its first delivery (the others are duplicates).
   const first = new Map<number, { hops: number; latencyMs: number; directMs: number; correct: boolean; at: number }>()
@@ -127,7 +132,7 @@ async function parallelRouting(o: RoutingOptions, shards: number, progress: Prog
     const d = r.deliveries
     for (let i = 0; i < d.index.length; i++) {
       const idx = d.index[i] as number
-      const rec = { hops: d.hops[i] as number, latencyMs: d.latency[i] as number, directMs: d.direct[i] as number, correct: d.correct[i] === 1, at: d.at[i] as number }
+      const rec = { hops: d.hops[i] as number, latencyMs: d.latency[i] as number, directMs: d.direct[i] as number, correct: d.correct[i] === true, at: d.at[i] as number }
       const seen = first.get(idx)
       if (seen === undefined || rec.at < seen.at) first.set(idx, rec)
     }

@@ -5,13 +5,13 @@ import type { LatencyModel, Point } from '@epost/transport/sim'
 import { LOOKUP_PROTOCOL } from '../lookups.js'
 import { closestOnRing } from '../ring-order.js'
 
-/** Per first delivery at a shard: lookup number, hops, route latency, direct latency, at the right root (1/0), when. */
+/** Per first delivery at a shard: lookup number, hops, route latency, direct latency, at the right root or not, when. */
 export interface ShardDeliveries {
   index: number[]
   hops: number[]
   latency: number[]
   direct: number[]
-  correct: number[]
+  correct: boolean[]
   at: number[]
 }
 
@@ -86,7 +86,7 @@ export class ShardLookups {
     d.hops.push(msg.hops)
     d.latency.push(now - (this.#sentAt[idx] as number))
     d.direct.push(Math.round(this.#model.latencyMs(this.#places[this.#sources[idx] as number] as Point, this.#places[at] as Point)))
-    d.correct.push(closestOnRing(this.#ring, this.#keys[idx] as Id, 1)[0]?.index === at ? 1 : 0)
+    d.correct.push(closestOnRing(this.#ring, this.#keys[idx] as Id, 1)[0]?.index === at)
     d.at.push(now)
   }
 }
