@@ -109,6 +109,10 @@ describe('protocols', () => {
       encodeFrame('epost/test/1', 1, { nonce: 'x' }),
       encodeFrame('epost/test/1', 2, { key: new Uint8Array(15), from: [key.bytes, 'a'], path: [], data: new Uint8Array() }),
       encodeFrame('epost/test/1', 2, { key: key.bytes, from: [key.bytes, ''], path: [], data: new Uint8Array() }),
+      // Handles: the wrong shape, a short id, an address that is no string or is too long.
+      ...[[key.bytes], [new Uint8Array(15), 'a'], 'x', [key.bytes, 7], [key.bytes, 'a'.repeat(257)], [key.bytes, 'a', 'b']].map((from) =>
+        encodeFrame('epost/test/1', 2, { key: key.bytes, from, path: [], data: new Uint8Array() }),
+      ),
       encodeFrame('epost/test/1', 2, { key: key.bytes, from: [key.bytes, 'a'], path: [], data: new Uint8Array(9) }),
       encodeFrame('epost/test/1', 2, { key: key.bytes, from: [key.bytes, 'a'], path: new Array(5).fill([key.bytes, 'a']), data: new Uint8Array() }),
     ]
@@ -171,6 +175,9 @@ describe('protocols', () => {
       [new Uint8Array(16), ['']],
       [new Uint8Array(64), ['a', 'b', 'c', 'd']],
       [new Uint8Array(16), [7]],
+      [new Uint8Array(16), ['a'.repeat(257)]],
+      [new Uint8Array(16), ['a'], 'extra'],
+      [[1, 2], ['a']],
       'nope',
     ]
     for (const hs of bad) {
