@@ -145,18 +145,40 @@ describe('protocols', () => {
       expect(got.hs.map((h) => h.id.hex)).toEqual([twin1.id.hex, twin2.id.hex, twin1.id.hex])
       expect(got.one.id.hex).toBe(twin2.id.hex)
     }
-    // Past the limit a handle not used for two generations is decoded afresh, with the same value.
+    // Past the limit a handle whose slots other handles took is decoded afresh, with the same value.
     schema.setHandleCacheLimit(1)
     try {
       const before = decode([b], b).hs[0]
-      decode([a], a)
-      decode([{ id: Id.fromHex('0c'.repeat(16)), address: 'sim:c' }], a)
+      expect(decode([b], b).hs[0]).toBe(before)
+      for (let i = 0; i < 16; i++) decode([{ id: Id.fromHex(i.toString(16).padStart(2, '0').repeat(16)), address: `sim:${i}` }], a)
       const after = decode([b], b).hs[0]
       expect(after).not.toBe(before)
       expect([after?.id.hex, after?.address]).toEqual([b.id.hex, b.address])
     } finally {
       schema.setHandleCacheLimit(1 << 16)
     }
+  })
+
+  it('decodes every handle to its own id and address however the cache is sized and filled', () => {
+    const p = defineProtocol('epost/test/4', { hs: { type: 1, schema: v.object({ hs: schema.handleList(8) }) } })
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 64 }),
+        // Ids that often share their first bytes (the same cache set), at one of two addresses.
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.uint8Array({ minLength: 12, maxLength: 12 }), fc.boolean()), { minLength: 1, maxLength: 200 }),
+        (limit, picks) => {
+          schema.setHandleCacheLimit(limit)
+          const hs = picks.map(([set, rest, moved]) => ({ id: Id.fromBytes(Uint8Array.from([set, 0, 0, 0, ...rest])), address: moved ? 'sim:moved' : 'sim:x' }))
+          for (let i = 0; i < hs.length; i += 8) {
+            const chunk = hs.slice(i, i + 8)
+            const got = p.decodeBytes(p.encode('hs', { hs: schema.handlesToWire(chunk) })).body.hs
+            expect(got.map((h) => [h.id.hex, h.address])).toEqual(chunk.map((h) => [h.id.hex, h.address]))
+          }
+        },
+      ),
+      { seed: 7, numRuns: 200 },
+    )
+    schema.setHandleCacheLimit(1 << 16)
   })
 
   it('carries handle lists compactly and checks their shape', () => {

@@ -27,48 +27,99 @@ export const MAX_ADDRESS_LENGTH = 256
 /**
  * Decoded handles are shared: the same node arrives in most control messages (leaf sets, rows),
  * so decoding looks it up here and returns the one frozen handle it made before, whose id has
- * already computed its numeric value. Two generations bound the memory: when the young one is
- * full it becomes the old one, and what is still in use moves back to the young one on its
- * next lookup. The key is the id's first 30 bits, read straight from the frame (no hex string
- * per handle); a hit counts only if all 16 bytes and the address match, and ids that share the
- * 30 bits take turns in the slot.
+ * already computed its numeric value.
+ *
+ * The cache is a two-way set-associative table in flat arrays, not a Map of handles: in a big
+ * simulated ring a lookup that walks Map entry -> handle -> id -> id bytes takes a cache miss at
+ * each step, and decoding handles was a tenth of a 10,000-node run. Here the 16 id bytes of both
+ * ways of a set sit side by side in one Int32Array and are compared with the frame's bytes
+ * there; the address (a forged handle shares only the id) is compared next, and the handle is
+ * returned. The set is picked by the id's first bytes (ids are uniform). A new handle takes the
+ * set's first way and moves the one it finds there to the second, so the set keeps the two most
+ * recently made; a hit in the second way swaps it to the first. Memory is bounded by the
+ * table's size, about four slots per handle the process wants kept (setHandleCacheLimit).
  */
 class HandleCache {
-  #young = new Map<number, NodeHandle>()
-  #old = new Map<number, NodeHandle>()
-  #limit = 1 << 16
+  #mask = 0
+  /** Four 32-bit words per slot: the id's 16 bytes, big-endian. */
+  #ids = new Int32Array(0)
+  #addresses: Array<string | undefined> = []
+  #handles: Array<NodeHandle | undefined> = []
+
+  constructor(limit: number) {
+    this.limit = limit
+  }
 
   set limit(n: number) {
-    this.#limit = Math.max(1, Math.floor(n))
+    // Four slots per handle kept, as a power of two: sets rarely see a third id.
+    const slots = Math.min(MAX_CACHE_SLOTS, Math.max(2, 2 ** Math.ceil(Math.log2(4 * Math.max(1, Math.floor(n))))))
+    this.#mask = slots / 2 - 1
+    this.#ids = new Int32Array(4 * slots)
+    this.#addresses = new Array<string | undefined>(slots).fill(undefined)
+    this.#handles = new Array<NodeHandle | undefined>(slots).fill(undefined)
   }
 
-  get(ids: Uint8Array, offset: number, address: string): NodeHandle {
-    const key = ((ids[offset] as number) << 22) | ((ids[offset + 1] as number) << 14) | ((ids[offset + 2] as number) << 6) | ((ids[offset + 3] as number) >>> 2)
-    let h = this.#young.get(key)
-    if (h !== undefined && h.address === address && sameId(h.id, ids, offset)) return h
-    h = this.#old.get(key)
-    if (h === undefined || h.address !== address || !sameId(h.id, ids, offset)) h = Object.freeze({ id: Id.fromBytes(ids, offset), address })
-    if (this.#young.size >= this.#limit) {
-      this.#old = this.#young
-      this.#young = new Map()
+  get(b: Uint8Array, o: number, address: string): NodeHandle {
+    const w0 = word(b, o)
+    const w1 = word(b, o + 4)
+    const w2 = word(b, o + 8)
+    const w3 = word(b, o + 12)
+    const first = 2 * (w0 & this.#mask)
+    const ids = this.#ids
+    const addresses = this.#addresses
+    const handles = this.#handles
+    for (let s = first; s < first + 2; s++) {
+      const k = 4 * s
+      if (ids[k] === w0 && ids[k + 1] === w1 && ids[k + 2] === w2 && ids[k + 3] === w3 && addresses[s] === address) {
+        const h = handles[s] as NodeHandle
+        if (s !== first) this.#swap(first)
+        return h
+      }
     }
-    this.#young.set(key, h)
+    const h: NodeHandle = Object.freeze({ id: Id.fromBytes(b, o), address })
+    // The newest takes the first way; what was there moves to the second.
+    this.#swap(first)
+    const k = 4 * first
+    ids[k] = w0
+    ids[k + 1] = w1
+    ids[k + 2] = w2
+    ids[k + 3] = w3
+    addresses[first] = address
+    handles[first] = h
     return h
   }
+
+  /** Swaps the two ways of the set that starts at slot `s`. */
+  #swap(s: number): void {
+    const ids = this.#ids
+    for (let i = 4 * s; i < 4 * s + 4; i++) {
+      const t = ids[i] as number
+      ids[i] = ids[i + 4] as number
+      ids[i + 4] = t
+    }
+    const a = this.#addresses[s]
+    this.#addresses[s] = this.#addresses[s + 1]
+    this.#addresses[s + 1] = a
+    const h = this.#handles[s]
+    this.#handles[s] = this.#handles[s + 1]
+    this.#handles[s + 1] = h
+  }
 }
 
-/** Is `id` the 16 bytes of `bytes` at `offset`? */
-function sameId(id: Id, bytes: Uint8Array, offset: number): boolean {
-  const b = id.bytes
-  for (let i = 0; i < ID_BYTES; i++) if (b[i] !== bytes[offset + i]) return false
-  return true
+/** The four bytes of `b` at `o` as a big-endian 32-bit word. */
+function word(b: Uint8Array, o: number): number {
+  return ((b[o] as number) << 24) | ((b[o + 1] as number) << 16) | ((b[o + 2] as number) << 8) | (b[o + 3] as number)
 }
 
-const handles = new HandleCache()
+/** 2^22 slots (about 100 MB with the handles): enough for a million handles kept. */
+const MAX_CACHE_SLOTS = 2 ** 22
+
+const handles = new HandleCache(1 << 16)
 
 /**
- * How many decoded handles stay shared (per generation; @default 65,536). A process that
- * simulates more nodes than that sets it higher, or decoding keeps making fresh copies.
+ * About how many decoded handles stay shared (@default 65,536; the table holds four slots per
+ * handle). A process that simulates more nodes than that sets it higher, or decoding keeps
+ * making fresh copies. Setting it empties the cache.
  */
 export function setHandleCacheLimit(n: number): void {
   handles.limit = n
