@@ -13,6 +13,17 @@ describe('Id', () => {
     expect(Id.fromBigInt(id.value).hex).toBe(id.hex)
   })
 
+  it('fingerprints an id by its top 48 bits', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (b) => {
+        const id = Id.fromBytes(b)
+        expect(id.fingerprint).toBe(Number(id.value >> 80n))
+        expect(Id.fromHex(id.hex).fingerprint).toBe(id.fingerprint)
+      }),
+      { seed: 11 },
+    )
+  })
+
   it('rejects malformed hex with a typed error', () => {
     for (const bad of ['', 'xyz', '0'.repeat(31), '0'.repeat(33)]) {
       expect(() => Id.fromHex(bad)).toThrowError(expect.objectContaining({ code: 'EPOST_INVALID_ARGUMENT' }))

@@ -55,6 +55,14 @@ export class Id {
     return this.#top
   }
 
+  /**
+   * The id's top 48 bits as a number: a fingerprint for scans that compare many ids (equal ids
+   * have equal fingerprints; ids that differ mostly differ here, and then no string is read).
+   */
+  get fingerprint(): number {
+    return this.#topBits
+  }
+
   /** The id as a number in 0 .. 2^128 - 1 (computed on first use). */
   get value(): bigint {
     if (this.#value === undefined) this.#value = BigInt('0x' + this.hex)

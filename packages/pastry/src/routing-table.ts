@@ -23,12 +23,15 @@ export class RoutingTable {
   #count = 0
   #taken = 0
   /**
-   * Spares per row, allocated with the row's first: `spares` slots per cell, the handle and when
-   * we last heard of it (-Infinity in an empty slot). Flat arrays: a table holds hundreds.
+   * Spares per row, allocated with the row's first: `spares` slots per cell, the handle, its id's
+   * fingerprint (NaN in an empty slot: a scan compares numbers, and reads an id only when they
+   * match) and when we last heard of it (-Infinity in an empty slot). Flat arrays: a table holds
+   * hundreds.
    */
   readonly spareSlots: number
   readonly #spareHandles: Array<Array<NodeHandle | undefined> | undefined>
   readonly #spareSeen: Array<Float64Array | undefined>
+  readonly #spareTops: Array<Float64Array | undefined>
 
   /** `spares`: other nodes kept per cell beside its entry (see noteSpare). */
   constructor(self: NodeHandle, b: number, spares = 0) {
@@ -39,6 +42,7 @@ export class RoutingTable {
     this.spareSlots = spares
     this.#spareHandles = new Array<Array<NodeHandle | undefined> | undefined>(this.rows)
     this.#spareSeen = new Array<Float64Array | undefined>(this.rows)
+    this.#spareTops = new Array<Float64Array | undefined>(this.rows)
     this.#rows = new Array<Array<TableEntry | undefined> | undefined>(this.rows)
     this.#versions = new Array<number>(this.rows).fill(0)
   }
@@ -158,23 +162,29 @@ export class RoutingTable {
     if (k === 0 || cell === undefined || this.get(cell.row, cell.col)?.handle.id.equals(h.id) === true) return
     let handles = this.#spareHandles[cell.row]
     let seen = this.#spareSeen[cell.row]
-    if (handles === undefined || seen === undefined) {
+    let tops = this.#spareTops[cell.row]
+    if (handles === undefined || seen === undefined || tops === undefined) {
       handles = this.#spareHandles[cell.row] = new Array<NodeHandle | undefined>(this.cols * k).fill(undefined)
       seen = this.#spareSeen[cell.row] = new Float64Array(this.cols * k).fill(-Infinity)
+      tops = this.#spareTops[cell.row] = new Float64Array(this.cols * k).fill(Number.NaN)
     }
+    const top = h.id.fingerprint
     const base = cell.col * k
     let slot = base
     for (let i = base; i < base + k; i++) {
-      const x = handles[i]
-      if (x !== undefined && (x === h || x.id.equals(h.id))) {
-        handles[i] = h
-        seen[i] = now
-        return
+      if (tops[i] === top) {
+        const x = handles[i] as NodeHandle
+        if (x === h || x.id.equals(h.id)) {
+          handles[i] = h
+          seen[i] = now
+          return
+        }
       }
       if ((seen[i] as number) < (seen[slot] as number)) slot = i
     }
     handles[slot] = h
     seen[slot] = now
+    tops[slot] = top
   }
 
   /** Of the spares of cell (row, col) heard of since `since` and `usable`, the one closest to `key`. */
@@ -204,11 +214,14 @@ export class RoutingTable {
   #dropSpare(id: Id, row: number, col: number): void {
     const handles = this.#spareHandles[row]
     const seen = this.#spareSeen[row]
-    if (handles === undefined || seen === undefined) return
+    const tops = this.#spareTops[row]
+    if (handles === undefined || seen === undefined || tops === undefined) return
+    const top = id.fingerprint
     for (let i = col * this.spareSlots; i < (col + 1) * this.spareSlots; i++) {
-      if (handles[i]?.id.equals(id) === true) {
+      if (tops[i] === top && handles[i]?.id.equals(id) === true) {
         handles[i] = undefined
         seen[i] = -Infinity
+        tops[i] = Number.NaN
       }
     }
   }
