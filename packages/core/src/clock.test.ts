@@ -89,6 +89,43 @@ describe(`VirtualClock (seed ${SEED})`, () => {
     expect(fired).toEqual(kept.map((x) => x.i))
     expect(clock.pending).toBe(0)
   })
+
+  it('keeps (time, order of scheduling) order while callbacks schedule and cancel timers', async () => {
+    const clock = new VirtualClock()
+    const rng = new Rng(SEED + 1)
+    // The reference: every timer with its time and scheduling order; fired ones in the order seen.
+    const ref: Array<{ at: number; seq: number; cancelled: boolean }> = []
+    const fired: number[] = []
+    const live: Array<{ id: number; t: Timer }> = []
+    const schedule = (depth: number): void => {
+      const id = ref.length
+      const delay = rng.next() < 0.3 ? rng.int(50) : rng.next() * 50
+      ref.push({ at: clock.now() + delay, seq: id, cancelled: false })
+      const t = clock.setTimeout(() => {
+        fired.push(id)
+        if (depth < 3) for (let k = rng.int(3); k > 0; k--) schedule(depth + 1)
+        if (live.length > 0 && rng.next() < 0.3) {
+          const [victim] = live.splice(rng.int(live.length), 1)
+          if (victim !== undefined && !fired.includes(victim.id)) {
+            ;(ref[victim.id] as { cancelled: boolean }).cancelled = true
+            victim.t.cancel()
+          }
+        }
+      }, delay)
+      live.push({ id, t })
+    }
+    for (let i = 0; i < 3_000; i++) schedule(0)
+    await clock.advance(1_000)
+    // Each timer fires once, unless cancelled before its time, and no earlier timer fires later.
+    expect(new Set(fired).size).toBe(fired.length)
+    expect(fired.length).toBe(ref.filter((r) => !r.cancelled).length)
+    for (let i = 1; i < fired.length; i++) {
+      const a = ref[fired[i - 1] as number] as { at: number; seq: number }
+      const b = ref[fired[i] as number] as { at: number; seq: number }
+      expect(a.at < b.at || (a.at === b.at && a.seq < b.seq)).toBe(true)
+    }
+    expect(clock.pending).toBe(0)
+  })
 })
 
 describe('RealClock', () => {
