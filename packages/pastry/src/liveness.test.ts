@@ -2,13 +2,15 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Id } from '@epost/core'
 import type { NodeHandle } from '@epost/core'
-import { HandleMap, handleKey } from './liveness.js'
+import { VirtualClock } from '@epost/core'
+import { HandleMap, Liveness, handleKey } from './liveness.js'
 
 describe('HandleMap', () => {
   it('behaves as a Map keyed by id and address together, forged and moved handles included', () => {
-    // A few ids, each at a few addresses: the real node's handle, a forged one, a restarted one.
-    const ids = ['01', '02', '03'].map((x) => Id.fromHex(x.repeat(16)))
-    const handle = fc.tuple(fc.nat(2), fc.constantFrom('sim:a', 'sim:b', 'sim:c')).map(([i, address]): NodeHandle => ({ id: ids[i] as Id, address }))
+    // A few ids, each at a few addresses: the real node's handle, a forged one, a restarted one;
+    // the first two share their top 32 bits (the map's key), and one id comes as two objects.
+    const ids = ['01'.repeat(16), '01'.repeat(4) + '02'.repeat(12), '03'.repeat(16), '03'.repeat(16)].map((x) => Id.fromHex(x))
+    const handle = fc.tuple(fc.nat(3), fc.constantFrom('sim:a', 'sim:b', 'sim:c')).map(([i, address]): NodeHandle => ({ id: ids[i] as Id, address }))
     const op = fc.tuple(fc.constantFrom('set', 'delete', 'get'), handle, fc.nat())
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
@@ -26,6 +28,46 @@ describe('HandleMap', () => {
           expect(m.has(h)).toBe(model.has(handleKey(h)))
         }
       }),
+      { seed: 5, numRuns: 500 },
     )
+  })
+})
+
+describe('HandleMap, one sequence', () => {
+  it('forgets a handle that moved from the others to the first place', () => {
+    const id = Id.fromHex('07'.repeat(16))
+    const a = { id, address: 'sim:a' }
+    const b = { id, address: 'sim:b' }
+    const m = new HandleMap<number>()
+    m.set(a, 1)
+    m.set(b, 2)
+    m.delete(a)
+    m.set(b, 3)
+    expect(m.get(b)).toBe(3)
+    m.delete(b)
+    expect(m.get(b)).toBeUndefined()
+  })
+})
+
+describe('Liveness', () => {
+  it('keeps each peer apart, ids that share their map key included', () => {
+    const clock = new VirtualClock()
+    const live = new Liveness(clock)
+    const a = { id: Id.fromHex('01'.repeat(16)), address: 'sim:a' }
+    const twin = { id: Id.fromHex('01'.repeat(4) + '02'.repeat(12)), address: 'sim:t' }
+    const b = { id: Id.fromHex('03'.repeat(16)), address: 'sim:b' }
+    live.observeRtt(a, 10)
+    live.observeRtt(twin, 50)
+    live.markDead(twin)
+    live.heard(b)
+    expect([live.rtt(a.id), live.rtt(twin.id), live.rtt(b.id)]).toEqual([10, 50, undefined])
+    expect([live.status(a.id), live.status(twin.id), live.status(b.id)]).toEqual(['alive', 'dead', 'alive'])
+    expect(live.usable(twin.id)).toBe(false)
+    expect(live.deadWithin(twin.id, 1)).toBe(true)
+    expect(live.deadWithin(a.id, 1)).toBe(false)
+    // The same id as another object is the same peer.
+    expect(live.rtt(Id.fromHex(twin.id.hex))).toBe(50)
+    expect(live.dead(5)).toEqual([twin])
+    expect(live.tracked).toBe(3)
   })
 })

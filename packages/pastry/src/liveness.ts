@@ -34,7 +34,9 @@ export interface LivenessOptions {
  */
 export class Liveness {
   readonly #clock: Clock
-  readonly #peers = new Map<string, PeerState>()
+  /** By the id's top 30 bits (idKey); an id whose key another id holds goes to #collided, by hex. */
+  readonly #peers = new Map<number, PeerState>()
+  readonly #collided = new Map<string, PeerState>()
   readonly #opts: LivenessOptions
   #deaths = 0
   /** (id, address) pairs that failed authentication: someone gave us a handle that lies. */
@@ -49,57 +51,63 @@ export class Liveness {
     }
   }
 
+  #find(id: Id): PeerState | undefined {
+    const p = this.#peers.get(idKey(id))
+    if (p !== undefined && sameId(p.handle.id, id)) return p
+    return this.#collided.size === 0 ? undefined : this.#collided.get(id.hex)
+  }
+
   #get(h: NodeHandle): PeerState {
-    let p = this.#peers.get(h.id.hex)
+    let p = this.#find(h.id)
     if (p === undefined) {
-      if (this.#peers.size >= MAX_TRACKED_PEERS) this.#evictOne()
+      if (this.tracked >= MAX_TRACKED_PEERS) this.#evictOne()
       p = new PeerState(h)
-      this.#peers.set(h.id.hex, p)
+      const key = idKey(h.id)
+      if (this.#peers.has(key)) this.#collided.set(h.id.hex, p)
+      else this.#peers.set(key, p)
     }
     return p
   }
 
   #evictOne(): void {
-    let oldest: string | undefined
-    let t = Infinity
-    for (const [k, p] of this.#peers) {
-      if (p.lastHeard < t) {
-        t = p.lastHeard
-        oldest = k
-      }
-    }
-    if (oldest !== undefined) this.#peers.delete(oldest)
+    let oldest: PeerState | undefined
+    for (const p of this.#peers.values()) if (oldest === undefined || p.lastHeard < oldest.lastHeard) oldest = p
+    for (const p of this.#collided.values()) if (oldest === undefined || p.lastHeard < oldest.lastHeard) oldest = p
+    if (oldest === undefined) return
+    const id = oldest.handle.id
+    if (this.#collided.get(id.hex) === oldest) this.#collided.delete(id.hex)
+    else this.#peers.delete(idKey(id))
   }
 
   status(id: Id): PeerStatus | undefined {
-    return this.#peers.get(id.hex)?.status
+    return this.#find(id)?.status
   }
 
   /** Neither suspected nor dead. */
   usable(id: Id): boolean {
-    const s = this.#peers.get(id.hex)?.status
+    const s = this.#find(id)?.status
     return s === undefined || s === 'alive'
   }
 
   /** Was declared dead less than `ms` ago. */
   deadWithin(id: Id, ms: number): boolean {
-    const p = this.#peers.get(id.hex)
+    const p = this.#find(id)
     return p !== undefined && p.status === 'dead' && this.#clock.now() - p.deadAt < ms
   }
 
   /** When a frame last came from `id` (-Infinity if never). */
   lastHeard(id: Id): number {
-    return this.#peers.get(id.hex)?.lastHeard ?? -Infinity
+    return this.#find(id)?.lastHeard ?? -Infinity
   }
 
   rtt(id: Id): number | undefined {
-    const srtt = this.#peers.get(id.hex)?.srtt
+    const srtt = this.#find(id)?.srtt
     return srtt === undefined || Number.isNaN(srtt) ? undefined : srtt
   }
 
   /** Retransmission timeout toward `id` (srtt + 4 rttvar, bounded). */
   rto(id: Id): number {
-    const p = this.#peers.get(id.hex)
+    const p = this.#find(id)
     if (p === undefined || Number.isNaN(p.srtt)) return this.#opts.rtoInitialMs
     return Math.min(this.#opts.rtoMaxMs, Math.max(this.#opts.rtoMinMs, p.srtt + 4 * p.rttvar))
   }
@@ -154,7 +162,7 @@ export class Liveness {
 
   /** Peers declared dead, most recent first (partition healing probes these). */
   dead(limit: number): NodeHandle[] {
-    return [...this.#peers.values()]
+    return [...this.#peers.values(), ...this.#collided.values()]
       .filter((p) => p.status === 'dead')
       .sort((a, b) => b.deadAt - a.deadAt)
       .slice(0, limit)
@@ -167,7 +175,7 @@ export class Liveness {
   }
 
   get tracked(): number {
-    return this.#peers.size
+    return this.#peers.size + this.#collided.size
   }
 }
 
@@ -182,12 +190,12 @@ export function handleKey(h: NodeHandle): string {
  * forged handle, or a restarted node) gets a slot of its own.
  */
 export class HandleMap<V> {
-  readonly #byId = new Map<string, { address: string; value: V }>()
+  readonly #byId = new Map<number, { id: Id; address: string; value: V }>()
   readonly #others = new Map<string, V>()
 
   get(h: NodeHandle): V | undefined {
-    const e = this.#byId.get(h.id.hex)
-    if (e !== undefined && e.address === h.address) return e.value
+    const e = this.#byId.get(idKey(h.id))
+    if (e !== undefined && e.address === h.address && sameId(e.id, h.id)) return e.value
     return this.#others.size === 0 ? undefined : this.#others.get(handleKey(h))
   }
 
@@ -196,15 +204,31 @@ export class HandleMap<V> {
   }
 
   set(h: NodeHandle, value: V): void {
-    const e = this.#byId.get(h.id.hex)
-    if (e === undefined) this.#byId.set(h.id.hex, { address: h.address, value })
-    else if (e.address === h.address) e.value = value
+    const key = idKey(h.id)
+    const e = this.#byId.get(key)
+    if (e !== undefined && e.address === h.address && sameId(e.id, h.id)) e.value = value
+    // A handle already kept among the others stays there (one place per handle).
+    else if (e === undefined && (this.#others.size === 0 || !this.#others.has(handleKey(h)))) this.#byId.set(key, { id: h.id, address: h.address, value })
     else this.#others.set(handleKey(h), value)
   }
 
   delete(h: NodeHandle): void {
-    const e = this.#byId.get(h.id.hex)
-    if (e !== undefined && e.address === h.address) this.#byId.delete(h.id.hex)
+    const key = idKey(h.id)
+    const e = this.#byId.get(key)
+    if (e !== undefined && e.address === h.address && sameId(e.id, h.id)) this.#byId.delete(key)
     else this.#others.delete(handleKey(h))
   }
+}
+
+/**
+ * A small-integer map key for an id: its top 30 bits (a V8 small integer, hashed without reading
+ * any string). Two ids may share it: maps keyed by it check the id, and keep the second apart.
+ */
+function idKey(id: Id): number {
+  return Math.floor(id.fingerprint / 2 ** 18)
+}
+
+/** Equal ids; the same Id object (decoded handles share theirs) needs no string compare. */
+function sameId(a: Id, b: Id): boolean {
+  return a === b || a.hex === b.hex
 }
