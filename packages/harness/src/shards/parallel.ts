@@ -23,7 +23,10 @@ export async function runShards(shards: number, options: ShardOptions, progress:
   const workers: Worker[] = []
   // The shards load the workspace's TypeScript sources (boot.mjs registers the loader), whoever
   // started this process; V8's flags are the process's and not given again.
-  const execArgv = [SOURCE_CONDITION]
+  // EPOST_WORKER_PROF=<dir> writes a V8 CPU profile of each shard there (node's own --cpu-prof
+  // profiles only the main thread, which waits).
+  const profileDir = process.env['EPOST_WORKER_PROF']
+  const execArgv = [SOURCE_CONDITION, ...(profileDir === undefined || profileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`])]
   const results = Array.from({ length: shards }, (_, shard) => {
     const init: ShardInit = { shard, shards, options, buffers }
     const worker = new Worker(new URL('./boot.mjs', import.meta.url), { workerData: init, execArgv, resourceLimits: { maxOldGenerationSizeMb: oldSpaceMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } })
