@@ -1,12 +1,8 @@
-// Entry point of a simulation shard's worker thread. Workers do not inherit the TypeScript loader
-// the main thread was started with, so the shard registers tsx before it loads the TypeScript.
+// Entry point of a simulation shard's worker thread when the harness runs from its TypeScript
+// sources (as `npm run sim` does): workers do not inherit the loader the main thread was started
+// with, so this registers tsx, then loads the worker proper. A built harness starts
+// dist/shards/worker.js instead (parallel.ts picks).
 import { register } from 'tsx/esm/api'
-import { parentPort, workerData } from 'node:worker_threads'
 
 register()
-const { runShard } = await import('./shard.ts')
-try {
-  await runShard(workerData, (m) => parentPort.postMessage(m))
-} catch (err) {
-  parentPort.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined })
-}
+await import('./worker.ts')

@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { routingScenario } from '../scenarios/routing.js'
 import type { RoutingResult } from '../scenarios/routing.js'
@@ -24,6 +27,20 @@ describe(`the routing experiment in parallel shards (seed ${SEED})`, () => {
     expect(a.messagesPerNode).toBeGreaterThan(0)
     const b = await routingScenario(options, noProgress)
     expect(simulated(b)).toEqual(simulated(a))
+  }, 120_000)
+
+  it('runs from the built package too, where no TypeScript loader is registered', () => {
+    // `npm test` builds dist/ (tsc -b) before vitest runs.
+    const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url))
+    expect(existsSync(dist), `${dist} is missing: build the workspace first (tsc -b; npm test does)`).toBe(true)
+    const script = `const { routingScenario } = await import(${JSON.stringify(dist)}); const r = await routingScenario({ nodes: 150, lookups: 2000, seed: ${SEED}, settleMs: 10000, shards: 2 }, () => {}); console.log(JSON.stringify(r))`
+    // Plain node: no tsx, no source condition, so every package resolves to its dist/.
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 110_000, env: { ...process.env, NODE_OPTIONS: '' } })
+    expect(run.stderr).toBe('')
+    expect(run.status).toBe(0)
+    const r = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as RoutingResult
+    expect([r.delivered, r.correctRootFraction, r.leafSetPerNode]).toEqual([2000, 1, 16])
+    expect(r.tableEntriesPerNode).toBeGreaterThan(15)
   }, 120_000)
 
   it('reports a shard that fails instead of hanging the others at a barrier', async () => {

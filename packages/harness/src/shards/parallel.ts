@@ -21,15 +21,17 @@ export async function runShards(shards: number, options: ShardOptions, progress:
   // Each worker is its own V8 isolate: the old space the process may use is split among them.
   const oldSpaceMb = Math.floor((totalmem() / 2 ** 20) * 0.75 / shards)
   const workers: Worker[] = []
-  // The shards load the workspace's TypeScript sources (boot.mjs registers the loader), whoever
-  // started this process; V8's flags are the process's and not given again.
-  // EPOST_WORKER_PROF=<dir> writes a V8 CPU profile of each shard there (node's own --cpu-prof
-  // profiles only the main thread, which waits).
+  // Run from the TypeScript sources, the shards load the sources too (boot.mjs registers the
+  // loader, which a worker does not inherit); built, they run dist/shards/worker.js. V8's flags
+  // are the process's and not given again. EPOST_WORKER_PROF=<dir> writes a V8 CPU profile of
+  // each shard there (node's own --cpu-prof profiles only the main thread, which waits).
+  const fromSource = import.meta.url.endsWith('.ts')
+  const entry = new URL(fromSource ? './boot.mjs' : './worker.js', import.meta.url)
   const profileDir = process.env['EPOST_WORKER_PROF']
-  const execArgv = [SOURCE_CONDITION, ...(profileDir === undefined || profileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`])]
+  const execArgv = [...(fromSource ? [SOURCE_CONDITION] : []), ...(profileDir === undefined || profileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`])]
   const results = Array.from({ length: shards }, (_, shard) => {
     const init: ShardInit = { shard, shards, options, buffers }
-    const worker = new Worker(new URL('./boot.mjs', import.meta.url), { workerData: init, execArgv, resourceLimits: { maxOldGenerationSizeMb: oldSpaceMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } })
+    const worker = new Worker(entry, { workerData: init, execArgv, resourceLimits: { maxOldGenerationSizeMb: oldSpaceMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } })
     workers.push(worker)
     return new Promise<ShardResult>((resolve, reject) => {
       let done = false
