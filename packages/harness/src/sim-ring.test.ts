@@ -172,13 +172,15 @@ describe(`Pastry in the simulator (seed ${SEED})`, () => {
     await attacker.send(to, encodeFrame('epost/pastry/1', 4, { nonce: 'x' }))
     // A join request on behalf of another node: refused.
     await attacker.send(to, pastryProtocol.encode('joinRequest', { joiner: handleToWire(other.node.localHandle), rows: schema.handlesToWire([]) }))
+    // A join reply that names another node as the root (a root answers for itself): refused.
+    await attacker.send(to, pastryProtocol.encode('joinReply', { root: handleToWire(other.node.localHandle), leafSet: schema.handlesToWire([]), rows: schema.handlesToWire([]) }))
     // An unsolicited leaf set naming an id that is not the one certified at that address: never admitted.
     const fake = Id.random((n) => ring.rng.bytes(n))
     await attacker.send(to, pastryProtocol.encode('helloAck', { nonce: 12345, leafSet: schema.handlesToWire([{ id: fake, address: other.node.localHandle.address }]) }))
     await ring.clock.advance(30_000)
     const snap = ring.metrics.snapshot()
     expect(snap['epost_pastry_malformed_total']).toBe(3)
-    expect(snap['epost_pastry_forged_total']).toBe(1)
+    expect(snap['epost_pastry_forged_total']).toBe(2)
     expect(victim.node.table.has(fake)).toBe(false)
     expect(victim.node.leafSet.has(fake)).toBe(false)
     // The pair is marked forged: never probed again, and never held against the real owner of the address.

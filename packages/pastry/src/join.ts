@@ -90,7 +90,12 @@ export class JoinApp implements Application {
     node.route(body.joiner.id, JOIN_PROTOCOL, pack(joinRequestBody(from)))
   }
 
-  onJoinReply(_from: NodeHandle, body: MessageBody<'joinReply'>): void {
+  onJoinReply(from: NodeHandle, body: MessageBody<'joinReply'>): void {
+    // The root answers for itself: a reply that names another node as root is forged.
+    if (!body.root.id.equals(from.id)) {
+      this.#node.metrics.counter('epost_pastry_forged_total').inc()
+      return
+    }
     if (this.#waiting !== undefined) {
       this.#waiting(body)
       return
