@@ -183,11 +183,11 @@ export class VirtualClock implements Clock {
     for (;;) {
       const top = this.#peek()
       if (top === undefined || top.at !== at || top.seq >= limit) break
-      this.#pop()
+      this.#heap.pop()
       if (top.interval > 0) {
         top.at += top.interval
         top.seq = this.#seq++
-        this.#push(top)
+        this.#heap.push(top)
       } else {
         // Out of the heap for good: a later cancel() has nothing to drop.
         top.done = true
@@ -206,17 +206,9 @@ export class VirtualClock implements Clock {
     return h.size > 0 ? h.top() : undefined
   }
 
-  #pop(): void {
-    this.#heap.pop()
-  }
-
-  #push(s: Scheduled): void {
-    this.#heap.push(s)
-  }
-
   #schedule(fn: () => void, delay: number, interval: number): Timer {
     const s: Scheduled = { at: this.#now + delay, seq: this.#seq++, fn, done: false, interval }
-    this.#push(s)
+    this.#heap.push(s)
     return {
       cancel: () => {
         if (s.done) return

@@ -50,17 +50,14 @@ export class Id {
     this.#value = value
   }
 
-  get #topBits(): number {
-    if (this.#top < 0) this.#top = parseInt(this.hex.slice(0, TOP_BITS / 4), 16)
-    return this.#top
-  }
-
   /**
-   * The id's top 48 bits as a number: a fingerprint for scans that compare many ids (equal ids
-   * have equal fingerprints; ids that differ mostly differ here, and then no string is read).
+   * The id's top 48 (TOP_BITS) bits as a number: what ring comparisons look at first, and a
+   * fingerprint for scans that compare many ids (equal ids have equal fingerprints; ids that
+   * differ mostly differ here, and then no string is read).
    */
   get fingerprint(): number {
-    return this.#topBits
+    if (this.#top < 0) this.#top = parseInt(this.hex.slice(0, TOP_BITS / 4), 16)
+    return this.#top
   }
 
   /** The id as a number in 0 .. 2^128 - 1 (computed on first use). */
@@ -145,9 +142,9 @@ export class Id {
 
   /** True if `a` is strictly closer to this id than `b` on the ring; ties go to the smaller id. */
   isCloser(a: Id, b: Id): boolean {
-    const t = this.#topBits
-    const ca = topCw(t, a.#topBits)
-    const cb = topCw(t, b.#topBits)
+    const t = this.fingerprint
+    const ca = topCw(t, a.fingerprint)
+    const cb = topCw(t, b.fingerprint)
     const ta = ca > TOP_HALF ? TOP_RING - ca : ca
     const tb = cb > TOP_HALF ? TOP_RING - cb : cb
     if (ta - tb >= 2) return false
@@ -177,8 +174,8 @@ export class Id {
    * first going clockwise, positive when `b` does, 0 when they are the same id.
    */
   compareCw(a: Id, b: Id): number {
-    const t = this.#topBits
-    const d = topOrder(topCw(t, a.#topBits), topCw(t, b.#topBits))
+    const t = this.fingerprint
+    const d = topOrder(topCw(t, a.fingerprint), topCw(t, b.fingerprint))
     if (d !== 0) return d
     const x = this.cwDistance(a)
     const y = this.cwDistance(b)
@@ -187,8 +184,8 @@ export class Id {
 
   /** compareCw going counter-clockwise: negative when `a` comes first that way. */
   compareCcw(a: Id, b: Id): number {
-    const t = this.#topBits
-    const d = topOrder(topCw(a.#topBits, t), topCw(b.#topBits, t))
+    const t = this.fingerprint
+    const d = topOrder(topCw(a.fingerprint, t), topCw(b.fingerprint, t))
     if (d !== 0) return d
     const x = this.ccwDistance(a)
     const y = this.ccwDistance(b)

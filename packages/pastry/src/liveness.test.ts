@@ -1,9 +1,36 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Id } from '@epost/core'
+import { Id, VirtualClock } from '@epost/core'
 import type { NodeHandle } from '@epost/core'
-import { VirtualClock } from '@epost/core'
-import { HandleMap, Liveness, handleKey } from './liveness.js'
+import { HandleMap, IdMap, Liveness, handleKey } from './liveness.js'
+
+describe('IdMap', () => {
+  it('behaves as a Map keyed by id, ids that share the map key and equal ids as other objects included', () => {
+    // The first two share their top 32 bits (the map's key); the last two are one id as two objects.
+    const ids = ['01'.repeat(16), '01'.repeat(4) + '02'.repeat(12), '01'.repeat(4) + '03'.repeat(12), '03'.repeat(16), '03'.repeat(16)].map((x) => Id.fromHex(x))
+    const op = fc.tuple(fc.constantFrom('set', 'delete', 'get'), fc.nat(ids.length - 1), fc.nat())
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const m = new IdMap<{ id: Id; n: number }>((v) => v.id)
+        const model = new Map<string, number>()
+        for (const [kind, i, n] of ops) {
+          const id = ids[i] as Id
+          if (kind === 'set') {
+            m.set(id, { id, n })
+            model.set(id.hex, n)
+          } else if (kind === 'delete') {
+            m.delete(id)
+            model.delete(id.hex)
+          }
+          expect(m.get(id)?.n).toBe(model.get(id.hex))
+          expect(m.size).toBe(model.size)
+          expect([...m.values()].map((v) => v.n).sort()).toEqual([...model.values()].sort())
+        }
+      }),
+      { seed: 9, numRuns: 500 },
+    )
+  })
+})
 
 describe('HandleMap', () => {
   it('behaves as a Map keyed by id and address together, forged and moved handles included', () => {
@@ -31,9 +58,7 @@ describe('HandleMap', () => {
       { seed: 5, numRuns: 500 },
     )
   })
-})
 
-describe('HandleMap, one sequence', () => {
   it('forgets a handle that moved from the others to the first place', () => {
     const id = Id.fromHex('07'.repeat(16))
     const a = { id, address: 'sim:a' }

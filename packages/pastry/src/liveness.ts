@@ -34,9 +34,7 @@ export interface LivenessOptions {
  */
 export class Liveness {
   readonly #clock: Clock
-  /** By the id's top 30 bits (idKey); an id whose key another id holds goes to #collided, by hex. */
-  readonly #peers = new Map<number, PeerState>()
-  readonly #collided = new Map<string, PeerState>()
+  readonly #peers = new IdMap<PeerState>((p) => p.handle.id)
   readonly #opts: LivenessOptions
   #deaths = 0
   /** (id, address) pairs that failed authentication: someone gave us a handle that lies. */
@@ -51,20 +49,12 @@ export class Liveness {
     }
   }
 
-  #find(id: Id): PeerState | undefined {
-    const p = this.#peers.get(idKey(id))
-    if (p !== undefined && sameId(p.handle.id, id)) return p
-    return this.#collided.size === 0 ? undefined : this.#collided.get(id.hex)
-  }
-
   #get(h: NodeHandle): PeerState {
-    let p = this.#find(h.id)
+    let p = this.#peers.get(h.id)
     if (p === undefined) {
-      if (this.tracked >= MAX_TRACKED_PEERS) this.#evictOne()
+      if (this.#peers.size >= MAX_TRACKED_PEERS) this.#evictOne()
       p = new PeerState(h)
-      const key = idKey(h.id)
-      if (this.#peers.has(key)) this.#collided.set(h.id.hex, p)
-      else this.#peers.set(key, p)
+      this.#peers.set(h.id, p)
     }
     return p
   }
@@ -72,42 +62,38 @@ export class Liveness {
   #evictOne(): void {
     let oldest: PeerState | undefined
     for (const p of this.#peers.values()) if (oldest === undefined || p.lastHeard < oldest.lastHeard) oldest = p
-    for (const p of this.#collided.values()) if (oldest === undefined || p.lastHeard < oldest.lastHeard) oldest = p
-    if (oldest === undefined) return
-    const id = oldest.handle.id
-    if (this.#collided.get(id.hex) === oldest) this.#collided.delete(id.hex)
-    else this.#peers.delete(idKey(id))
+    if (oldest !== undefined) this.#peers.delete(oldest.handle.id)
   }
 
   status(id: Id): PeerStatus | undefined {
-    return this.#find(id)?.status
+    return this.#peers.get(id)?.status
   }
 
   /** Neither suspected nor dead. */
   usable(id: Id): boolean {
-    const s = this.#find(id)?.status
+    const s = this.#peers.get(id)?.status
     return s === undefined || s === 'alive'
   }
 
   /** Was declared dead less than `ms` ago. */
   deadWithin(id: Id, ms: number): boolean {
-    const p = this.#find(id)
+    const p = this.#peers.get(id)
     return p !== undefined && p.status === 'dead' && this.#clock.now() - p.deadAt < ms
   }
 
   /** When a frame last came from `id` (-Infinity if never). */
   lastHeard(id: Id): number {
-    return this.#find(id)?.lastHeard ?? -Infinity
+    return this.#peers.get(id)?.lastHeard ?? -Infinity
   }
 
   rtt(id: Id): number | undefined {
-    const srtt = this.#find(id)?.srtt
+    const srtt = this.#peers.get(id)?.srtt
     return srtt === undefined || Number.isNaN(srtt) ? undefined : srtt
   }
 
   /** Retransmission timeout toward `id` (srtt + 4 rttvar, bounded). */
   rto(id: Id): number {
-    const p = this.#find(id)
+    const p = this.#peers.get(id)
     if (p === undefined || Number.isNaN(p.srtt)) return this.#opts.rtoInitialMs
     return Math.min(this.#opts.rtoMaxMs, Math.max(this.#opts.rtoMinMs, p.srtt + 4 * p.rttvar))
   }
@@ -162,7 +148,7 @@ export class Liveness {
 
   /** Peers declared dead, most recent first (partition healing probes these). */
   dead(limit: number): NodeHandle[] {
-    return [...this.#peers.values(), ...this.#collided.values()]
+    return [...this.#peers.values()]
       .filter((p) => p.status === 'dead')
       .sort((a, b) => b.deadAt - a.deadAt)
       .slice(0, limit)
@@ -175,7 +161,7 @@ export class Liveness {
   }
 
   get tracked(): number {
-    return this.#peers.size + this.#collided.size
+    return this.#peers.size
   }
 }
 
@@ -185,17 +171,64 @@ export function handleKey(h: NodeHandle): string {
 }
 
 /**
+ * A map keyed by id, found by the id's top 30 bits: a small-integer Map key that V8 hashes without
+ * reading the id's hex string (in a big simulation each such read is a cache miss). The value's
+ * own id (`idOf`) is checked on every hit, usually the same Id object; an id whose key another
+ * id already holds is kept apart, by hex.
+ */
+export class IdMap<V> {
+  readonly #idOf: (v: V) => Id
+  readonly #byKey = new Map<number, V>()
+  readonly #collided = new Map<string, V>()
+
+  constructor(idOf: (v: V) => Id) {
+    this.#idOf = idOf
+  }
+
+  get size(): number {
+    return this.#byKey.size + this.#collided.size
+  }
+
+  get(id: Id): V | undefined {
+    const v = this.#byKey.get(idKey(id))
+    if (v !== undefined && sameId(this.#idOf(v), id)) return v
+    return this.#collided.size === 0 ? undefined : this.#collided.get(id.hex)
+  }
+
+  /** Sets the value for `id`, which must be the value's own id. */
+  set(id: Id, value: V): void {
+    const key = idKey(id)
+    const v = this.#byKey.get(key)
+    // An id kept among the collided stays there (one place per id).
+    if ((v === undefined && (this.#collided.size === 0 || !this.#collided.has(id.hex))) || (v !== undefined && sameId(this.#idOf(v), id))) this.#byKey.set(key, value)
+    else this.#collided.set(id.hex, value)
+  }
+
+  delete(id: Id): void {
+    const key = idKey(id)
+    const v = this.#byKey.get(key)
+    if (v !== undefined && sameId(this.#idOf(v), id)) this.#byKey.delete(key)
+    else this.#collided.delete(id.hex)
+  }
+
+  *values(): IterableIterator<V> {
+    yield* this.#byKey.values()
+    yield* this.#collided.values()
+  }
+}
+
+/**
  * A map keyed by handle (id and address together, as handleKey): by id first, since nearly every
  * id comes with one address, so a lookup builds no key string; a second address for an id (a
  * forged handle, or a restarted node) gets a slot of its own.
  */
 export class HandleMap<V> {
-  readonly #byId = new Map<number, { id: Id; address: string; value: V }>()
+  readonly #byId = new IdMap<{ id: Id; address: string; value: V }>((e) => e.id)
   readonly #others = new Map<string, V>()
 
   get(h: NodeHandle): V | undefined {
-    const e = this.#byId.get(idKey(h.id))
-    if (e !== undefined && e.address === h.address && sameId(e.id, h.id)) return e.value
+    const e = this.#byId.get(h.id)
+    if (e !== undefined && e.address === h.address) return e.value
     return this.#others.size === 0 ? undefined : this.#others.get(handleKey(h))
   }
 
@@ -204,26 +237,21 @@ export class HandleMap<V> {
   }
 
   set(h: NodeHandle, value: V): void {
-    const key = idKey(h.id)
-    const e = this.#byId.get(key)
-    if (e !== undefined && e.address === h.address && sameId(e.id, h.id)) e.value = value
+    const e = this.#byId.get(h.id)
+    if (e !== undefined && e.address === h.address) e.value = value
     // A handle already kept among the others stays there (one place per handle).
-    else if (e === undefined && (this.#others.size === 0 || !this.#others.has(handleKey(h)))) this.#byId.set(key, { id: h.id, address: h.address, value })
+    else if (e === undefined && (this.#others.size === 0 || !this.#others.has(handleKey(h)))) this.#byId.set(h.id, { id: h.id, address: h.address, value })
     else this.#others.set(handleKey(h), value)
   }
 
   delete(h: NodeHandle): void {
-    const key = idKey(h.id)
-    const e = this.#byId.get(key)
-    if (e !== undefined && e.address === h.address && sameId(e.id, h.id)) this.#byId.delete(key)
+    const e = this.#byId.get(h.id)
+    if (e !== undefined && e.address === h.address) this.#byId.delete(h.id)
     else this.#others.delete(handleKey(h))
   }
 }
 
-/**
- * A small-integer map key for an id: its top 30 bits (a V8 small integer, hashed without reading
- * any string). Two ids may share it: maps keyed by it check the id, and keep the second apart.
- */
+/** The id's top 30 bits: an IdMap's key (two ids may share it). */
 function idKey(id: Id): number {
   return Math.floor(id.fingerprint / 2 ** 18)
 }

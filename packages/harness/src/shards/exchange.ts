@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os'
 /**
  * The channel between the shards of a parallel simulation: shared memory and one barrier per
  * window of virtual time.
@@ -9,6 +8,7 @@ import { availableParallelism } from 'node:os'
  * a shard writes half w % 2 again only in window w + 2, after every other shard published w + 1,
  * which each did only after reading window w.
  */
+import { availableParallelism } from 'node:os'
 
 /** What a shard tells the others at the end of a window, besides its frames. */
 export interface WindowNews {

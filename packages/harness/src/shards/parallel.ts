@@ -6,9 +6,12 @@ import type { ShardInit, ShardMessage, ShardOptions, ShardResult } from './shard
 
 const SOURCE_CONDITION = '--conditions=@epost/source'
 /**
- * Young generation per shard. The simulator allocates many short-lived frames, and a small young
- * generation promotes what is still in flight (see scripts/run.mjs); 192 MiB ran a 3,000-node
- * build as fast as 768 and faster than 48.
+ * Young generation per shard, for a process started without scripts/run.mjs's semi-space flags
+ * (a built harness run by plain node): without it a shard's new space stays small and promotes
+ * frames still in flight (see scripts/run.mjs). Under `npm run sim` the process's
+ * --min-semi-space-size=256 governs every isolate and this cap has no effect (measured: new space
+ * 256 MiB in a worker whatever it says), so the ninth session's comparison of 48, 192 and 768
+ * here measured run-to-run noise.
  */
 const YOUNG_GENERATION_MB = 192
 
