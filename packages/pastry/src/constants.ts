@@ -4,11 +4,10 @@ export const DIGIT_BITS = 4
 export const LEAF_SET_SIZE = 16
 
 /**
- * How often the immediate neighbours are probed (their replies carry their leaf sets); every
- * FULL_LEAF_PROBE_EVERY-th round probes the whole leaf set.
+ * How often the immediate neighbours are probed (their replies carry their leaf sets, and the
+ * members of ours that those lack are checked: maintenance.ts).
  */
 export const LEAF_PROBE_INTERVAL_MS = 10_000
-export const FULL_LEAF_PROBE_EVERY = 3
 /** Probes that may go unanswered before a node is declared dead (the first marks it suspected). */
 export const PROBE_RETRIES = 2
 /** Retransmission timeout bounds and start value, TCP style (srtt + 4 rttvar). */
@@ -34,8 +33,13 @@ export const JOIN_MAX_BACKOFF_MS = 60_000
 /** Rounds of leaf-set convergence during join before the joiner announces itself anyway. */
 export const JOIN_MAX_ROUNDS = 8
 
-/** Routing-table entries not heard from for this long are probed (dead entries cost reroutes). */
+/**
+ * Routing-table entries not heard from for this long are probed (dead entries cost reroutes),
+ * this often while peers are being declared dead; after each period in which none was, the
+ * period doubles, up to TABLE_PROBE_BACKOFF times this (a quiet ring probes its tables rarely).
+ */
 export const TABLE_PROBE_INTERVAL_MS = 60_000
+export const TABLE_PROBE_BACKOFF = 8
 /**
  * Periodic routing-table maintenance: one row (round robin) from the nearest entry of it, this
  * often while the table keeps improving; after each exchange period in which no candidate took a

@@ -1,10 +1,11 @@
-import type { Clock, NodeHandle, Rng, Timer } from '@epost/core'
+import type { Clock, Id, NodeHandle, Rng, Timer } from '@epost/core'
 import * as C from './constants.js'
 import { joinRequestBody } from './join.js'
 import type { LeafSet } from './leaf-set.js'
 import type { Liveness } from './liveness.js'
 import type { Membership } from './membership.js'
 import type { MessageBody, PastryMessageName } from './messages.js'
+import type { ProbeExtra } from './prober.js'
 import type { RoutingTable } from './routing-table.js'
 
 /** What the periodic tasks need of their node. */
@@ -16,7 +17,9 @@ export interface MaintenanceHost {
   readonly ready: boolean
   readonly bootstraps: readonly NodeHandle[]
   /** Liveness check with retries; declares the node dead if it stays silent. */
-  check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<MessageBody<'probeReply'> | undefined>
+  check(h: NodeHandle, wantLeafSet: boolean, reason: string, extra?: ProbeExtra): Promise<MessageBody<'probeReply'> | undefined>
+  /** Our leaf set in wire form (pushed to the neighbours). */
+  wireLeafSet(): [Uint8Array, string[]]
   probe(h: NodeHandle, wantLeafSet: boolean): Promise<MessageBody<'probeReply'> | undefined>
   /** Where candidates go, and how a row is asked for (its entries become candidates). */
   readonly membership: Pick<Membership, 'offer' | 'fetchRow'>
@@ -44,21 +47,32 @@ export class Maintenance {
   readonly #intervals: MaintenanceIntervals
   readonly #timers = new Map<string, Timer>()
   #running = false
-  #probeRound = 0
   #rowCursor = 0
   /** Row exchange: often while cells keep being taken. */
   readonly #rows: Trickle
+  /** Routing-table probes: often while nodes are declared dead. */
+  readonly #tableProbes: Trickle
   /** Partition checks: often while nodes are declared dead, or dead ones answer. */
   readonly #partitions: Trickle
   /** Dead nodes that answered a partition check. */
   #revived = 0
+  /** The last leaf set each neighbour (cw, ccw) pushed to us, and when: that side needs no probe from us this round. */
+  /** When the last leaf-set round began, and the one before it: a member heard from since then needs no check. */
+  #roundAt: number
+  #heardSince: number
+  readonly #pushed: Array<{ id: Id | undefined; at: number }> = [
+    { id: undefined, at: -Infinity },
+    { id: undefined, at: -Infinity },
+  ]
 
   constructor(host: MaintenanceHost, clock: Clock, rng: Rng, intervals: MaintenanceIntervals) {
     this.#host = host
     this.#clock = clock
     this.#rng = rng
     this.#intervals = intervals
+    this.#roundAt = this.#heardSince = clock.now()
     this.#rows = new Trickle(intervals.rowExchangeIntervalMs, C.ROW_EXCHANGE_BACKOFF, () => host.table.taken)
+    this.#tableProbes = new Trickle(C.TABLE_PROBE_INTERVAL_MS, C.TABLE_PROBE_BACKOFF, () => host.liveness.deaths)
     this.#partitions = new Trickle(intervals.partitionCheckIntervalMs, C.PARTITION_CHECK_BACKOFF, () => host.liveness.deaths + this.#revived)
   }
 
@@ -76,7 +90,7 @@ export class Maintenance {
     this.startHeldRelease()
     this.#every('leaf-set', () => this.#intervals.leafProbeIntervalMs, () => this.#probeLeafSet())
     this.#every('rows', () => this.#rows.period, () => this.#exchangeRow())
-    this.#every('table', () => C.TABLE_PROBE_INTERVAL_MS, () => this.#probeTable())
+    this.#every('table', () => this.#tableProbes.period, () => this.#probeTable())
     this.#every('partition', () => this.#partitions.period, () => this.#checkPartition())
   }
 
@@ -112,33 +126,93 @@ export class Maintenance {
   }
 
   /**
-   * Probes the leaf set: the immediate neighbours every round, asking for their leaf sets
+   * Probes the immediate neighbours every round, pushing our leaf set and asking for theirs
    * (FreePastry's periodic leaf-set protocol: enough to learn of joins and failures on both
-   * sides), and every FULL_LEAF_PROBE_EVERY-th round every member not heard from since the last
-   * full round (members probe each other, so one probe a pair per round is enough).
+   * sides). A neighbour that pushed its leaf set to us this round is not probed: one exchange a
+   * pair a round tells both sides all. The other members are not probed: a leaf set that reaches
+   * us shows which of them its sender no longer holds (#checkGaps), and a node whose neighbour
+   * died pushes its leaf set to all its members (leafSetLostMember). So a quiet leaf set costs
+   * one exchange per neighbour a round instead of one per member (docs/architecture.md,
+   * "leaf-set gaps instead of full rounds").
    */
-  #probeLeafSet(): void {
-    const host = this.#host
-    const neighbours = new Set([host.leafSet.cw[0]?.id.hex, host.leafSet.ccw[0]?.id.hex])
-    const all = this.#probeRound++ % C.FULL_LEAF_PROBE_EVERY === 0
-    const quiet = this.#clock.now() - this.#intervals.leafProbeIntervalMs * C.FULL_LEAF_PROBE_EVERY
-    for (const h of host.leafSet.members()) {
-      const neighbour = neighbours.has(h.id.hex)
-      if (!neighbour && (!all || host.liveness.lastHeard(h.id) > quiet)) continue
-      void host.check(h, neighbour, 'leafset').then((r) => {
-        if (r?.leafSet !== undefined) host.membership.offer(r.leafSet)
+  #probeLeafSet(force = false): void {
+    const { leafSet } = this.#host
+    const now = this.#clock.now()
+    // A neighbour pushes about once a period (jittered by ±10 %); a little more than that
+    // without a push and we probe it ourselves.
+    const fresh = now - 1.25 * this.#intervals.leafProbeIntervalMs
+    if (!force) {
+      this.#heardSince = this.#roundAt
+      this.#roundAt = now
+    }
+    for (const cw of [true, false]) {
+      const neighbour = (cw ? leafSet.cw : leafSet.ccw)[0]
+      if (neighbour === undefined) continue
+      const pushed = this.#pushed[cw ? 0 : 1] as { id: Id | undefined; at: number }
+      if (!force && pushed.at > fresh && pushed.id?.equals(neighbour.id) === true) continue
+      void this.#host.check(neighbour, true, 'leafset', { own: this.#host.wireLeafSet() }).then((r) => {
+        if (r?.leafSet === undefined) return
+        this.#host.membership.offer(r.leafSet)
+        this.#checkGaps(neighbour, r.leafSet)
       })
     }
   }
 
   /**
-   * Routing-table entries are checked on use (a silent hop is suspected and probed), and every
-   * TABLE_PROBE_INTERVAL_MS those not heard from in that time are probed, so that crashed entries
-   * are replaced before messages have to be rerouted around them. Traffic counts as a sign of life.
+   * A member was declared dead and has left the leaf set. The neighbours get our leaf set at
+   * once; and if it was a neighbour (we are among the first to know), so does every member, each
+   * of which finds it missing and checks it itself: the death reaches all that hold it in the
+   * time of one check.
+   */
+  leafSetLostMember(wasNeighbour: boolean): void {
+    if (!this.#running) return
+    this.#probeLeafSet(true)
+    if (!wasNeighbour) return
+    const { leafSet } = this.#host
+    const own = this.#host.wireLeafSet()
+    for (const h of leafSet.members()) if (h !== leafSet.cw[0] && h !== leafSet.ccw[0]) void this.#host.check(h, false, 'leafnews', { own })
+  }
+
+  /** A node's probe carried its leaf set (`theirs`): news of nodes near us, and, from a neighbour, this round's exchange with it. */
+  onPushedLeafSet(from: NodeHandle, theirs: readonly NodeHandle[]): void {
+    const { leafSet } = this.#host
+    for (const cw of [true, false]) if ((cw ? leafSet.cw : leafSet.ccw)[0]?.id.equals(from.id) === true) this.#pushed[cw ? 0 : 1] = { id: from.id, at: this.#clock.now() }
+    this.#checkGaps(from, theirs)
+    this.#host.membership.offer(theirs)
+  }
+
+  /**
+   * `from` holds in its leaf set every live node it knows in the arc that set spans: the members
+   * of ours in that arc that `theirs` lacks have died (their neighbours declared them dead) or
+   * have not reached `from` yet. Each is checked, unless heard from since the last round began.
+   */
+  #checkGaps(from: NodeHandle, theirs: readonly NodeHandle[]): void {
+    const host = this.#host
+    const f = from.id
+    let lo = f
+    let hi = f
+    for (const x of theirs) {
+      if (f.cwDistance(x.id) < f.ccwDistance(x.id)) {
+        if (f.compareCw(x.id, hi) > 0) hi = x.id
+      } else if (f.compareCcw(x.id, lo) > 0) lo = x.id
+    }
+    for (const h of host.leafSet.members()) {
+      if (h.id.equals(f) || !h.id.isBetween(lo, hi) || host.liveness.lastHeard(h.id) >= this.#heardSince || theirs.some((x) => x.id.equals(h.id))) continue
+      void host.check(h, false, 'leafgap')
+    }
+  }
+
+  /**
+   * Routing-table entries are checked on use (a silent hop is suspected and probed), and each
+   * period those not heard from in that time are probed, so that crashed entries are replaced
+   * before messages have to be rerouted around them. Traffic counts as a sign of life. The period
+   * adapts to the deaths this node sees (see TABLE_PROBE_INTERVAL_MS): MSPastry tunes its
+   * routing-table probing to the failure rate in the same spirit.
    */
   #probeTable(): void {
     const host = this.#host
-    const stale = this.#clock.now() - C.TABLE_PROBE_INTERVAL_MS
+    const stale = this.#clock.now() - this.#tableProbes.period
+    this.#tableProbes.step()
     for (const e of host.table.entries()) {
       if (host.leafSet.has(e.handle.id) || host.liveness.lastHeard(e.handle.id) > stale) continue
       void host.check(e.handle, false, 'table')

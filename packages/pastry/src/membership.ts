@@ -22,10 +22,14 @@ export interface MembershipHost {
   /** Is a liveness check of `h` running? */
   checking(h: NodeHandle): boolean
   hello(h: NodeHandle): Promise<NodeHandle[] | undefined>
+  /** A nonce for `h` to echo straight back, and whether it did in time (its RTT is then measured). */
+  expectEcho(h: NodeHandle): { nonce: number; measured: Promise<boolean> }
   /** Remembers `h` as a spare of its routing-table cell (a shortcut when it lies next to a key). */
   noteSpare(h: NodeHandle, cell?: { row: number; col: number }): void
   /** A leaf-set member was declared dead (the death rate bounds how long spares are trusted). */
   leafDeath(): void
+  /** A member left the leaf set because it died (after the removal): the neighbours, or with `wasNeighbour` all members, are told. */
+  leafSetLostMember(wasNeighbour: boolean): void
   /** The applications' `update` upcall. */
   notify(h: NodeHandle, joined: boolean): void
 }
@@ -69,46 +73,59 @@ export class Membership {
    * node that told us of it): a candidate not worth probing against its cell's entry is not probed.
    */
   offer(candidates: readonly NodeHandle[], bounds?: readonly RttBounds[]): void {
+    for (let i = 0; i < candidates.length; i++) this.#offerOne(candidates[i] as NodeHandle, bounds?.[i] ?? UNBOUNDED, false)
+  }
+
+  /**
+   * One candidate (offer). With `announced`, `h` has just told us it is ready, in a probe we are
+   * about to answer: if only the table wants it, its RTT is measured by an echo of our reply
+   * (one frame) instead of a probe of our own (two), and the echo's nonce is returned for the reply.
+   */
+  #offerOne(h: NodeHandle, bound: RttBounds, announced: boolean): number | undefined {
     const { leafSet, table, liveness } = this.#host
-    for (let i = 0; i < candidates.length; i++) {
-      const h = candidates[i] as NodeHandle
-      if (this.#host.checking(h)) continue
-      const cell = table.cellOf(h.id)
-      if (cell === undefined) continue
-      const occupant = table.get(cell.row, cell.col)
-      const inTable = occupant?.handle.id.equals(h.id) === true
-      const inLeaf = leafSet.has(h.id)
-      if (inLeaf && inTable) continue
-      if (this.#refused(h)) continue
-      // Heard of from a live node: a spare of its cell (no probe needed: routing acks each hop
-      // and routes around a spare that has gone).
-      if (!inTable) this.#host.noteSpare(h, cell)
-      // A member of the leaf set is only a candidate for the table.
-      const wantsLeaf = !inLeaf && leafSet.wants(h.id)
-      if (!inLeaf && !wantsLeaf) this.#checkBlocker(h)
-      const knownRtt = liveness.rtt(h.id)
-      const wantsTable = !inTable && (occupant === undefined || knownRtt === undefined || knownRtt < occupant.rtt)
-      if (!wantsLeaf && !wantsTable) continue
-      let release: (() => void) | undefined
-      if (!wantsLeaf) {
-        // Only the table wants it (PNS): not probed if it is not worth it, and one candidate per
-        // cell is measured at a time, since what it measures may rule out the rest.
-        const b = bounds?.[i] ?? UNBOUNDED
-        if (occupant !== undefined && knownRtt === undefined && !worthProbing(b, occupant.rtt, C.PNS_PRUNE_SLACK_MS, C.PNS_PROBE_FACTOR)) {
-          this.#m.pruned.inc()
-          continue
-        }
-        if (this.#holds.wait(cell, h, b)) continue
-        release = this.#holds.hold(cell)
+    if (this.#host.checking(h)) return undefined
+    const cell = table.cellOf(h.id)
+    if (cell === undefined) return undefined
+    const occupant = table.get(cell.row, cell.col)
+    const inTable = occupant?.handle.id.equals(h.id) === true
+    const inLeaf = leafSet.has(h.id)
+    if ((inLeaf && inTable) || this.#refused(h)) return undefined
+    // Heard of from a live node: a spare of its cell (no probe needed: routing acks each hop
+    // and routes around a spare that has gone).
+    if (!inTable) this.#host.noteSpare(h, cell)
+    // A member of the leaf set is only a candidate for the table.
+    const wantsLeaf = !inLeaf && leafSet.wants(h.id)
+    if (!inLeaf && !wantsLeaf) this.#checkBlocker(h)
+    const knownRtt = liveness.rtt(h.id)
+    const wantsTable = !inTable && (occupant === undefined || knownRtt === undefined || knownRtt < occupant.rtt)
+    if (!wantsLeaf && !wantsTable) return undefined
+    let release: (() => void) | undefined
+    if (!wantsLeaf) {
+      // Only the table wants it (PNS): not probed if it is not worth it, and one candidate per
+      // cell is measured at a time, since what it measures may rule out the rest.
+      if (occupant !== undefined && knownRtt === undefined && !worthProbing(bound, occupant.rtt, C.PNS_PRUNE_SLACK_MS, C.PNS_PROBE_FACTOR)) {
+        this.#m.pruned.inc()
+        return undefined
       }
-      void this.#host.check(h, wantsLeaf, 'candidate').then((r) => {
-        if (r?.ready === true) {
-          this.admit(h, true)
-          if (wantsLeaf && r.leafSet !== undefined) this.offer(r.leafSet)
-        }
-        release?.()
-      })
+      if (this.#holds.wait(cell, h, bound)) return undefined
+      release = this.#holds.hold(cell)
+      if (announced) {
+        const { nonce, measured } = this.#host.expectEcho(h)
+        void measured.then((ok) => {
+          if (ok) this.admit(h, true)
+          release?.()
+        })
+        return nonce
+      }
     }
+    void this.#host.check(h, wantsLeaf, 'candidate').then((r) => {
+      if (r?.ready === true) {
+        this.admit(h, true)
+        if (wantsLeaf && r.leafSet !== undefined) this.offer(r.leafSet)
+      }
+      release?.()
+    })
+    return undefined
   }
 
   /**
@@ -150,15 +167,17 @@ export class Membership {
   /**
    * A ready node tells us it exists (it asked for one of our rows as it became ready): an empty
    * cell takes it at once; an occupied one only if a probe shows it is closer (PNS). The RTT it
-   * measured to us only saves a probe that could not win (claiming less gains it nothing: we
-   * measure before it displaces anyone).
+   * measured to us only saves a measurement that could not win (claiming less gains it nothing:
+   * we measure before it displaces anyone). Returns the nonce `from` should echo, if we measure
+   * it (#offerOne).
    */
-  onAnnounce(from: NodeHandle, rtt: number | undefined): void {
+  onAnnounce(from: NodeHandle, rtt: number | undefined): number | undefined {
     const { table, leafSet } = this.#host
     const cell = table.cellOf(from.id)
     if (cell !== undefined && table.get(cell.row, cell.col) === undefined) this.#considerForTable(from)
     if (leafSet.wants(from.id)) this.admit(from, true)
-    else if (!table.has(from.id)) this.offer([from], rtt === undefined ? undefined : [{ least: rtt, most: rtt }])
+    else if (!table.has(from.id)) return this.#offerOne(from, rtt === undefined ? UNBOUNDED : { least: rtt, most: rtt }, true)
+    return undefined
   }
 
   /**
@@ -231,12 +250,15 @@ export class Membership {
     if (table.remove(h.id) && cell !== undefined) this.#repairCell(cell.row)
     if (wasLeaf) {
       const onCw = leafSet.cw.some((x) => x.id.equals(h.id))
+      const wasNeighbour = leafSet.cw[0]?.id.equals(h.id) === true || leafSet.ccw[0]?.id.equals(h.id) === true
       leafSet.remove(h.id)
       this.#host.notify(h, false)
       // Refill from the farthest live member on that side (its leaf set extends ours).
       const side = onCw ? leafSet.cw : leafSet.ccw
       const far = side[side.length - 1] ?? leafSet.members()[0]
       if (far !== undefined) void this.#host.check(far, true, 'repair').then((r) => r?.leafSet !== undefined && this.offer(r.leafSet))
+      // The others that hold it learn of the death from our leaf set (Maintenance.leafSetLostMember).
+      this.#host.leafSetLostMember(wasNeighbour)
     }
   }
 

@@ -25,20 +25,25 @@ export const pastryProtocol = defineProtocol(PASTRY_PROTOCOL, {
   /**
    * Liveness and proximity probe; `leafSet` asks for the leaf set in the reply, `row` for one
    * routing-table row (repair, PNS exchange). `announce` says the sender is ready and may belong
-   * in the receiver's table; `rtt` is the RTT it measured to the receiver, if any.
+   * in the receiver's table; `rtt` is the RTT it measured to the receiver, if any. `own` is the
+   * sender's leaf set, pushed to a leaf-set neighbour (which then need not probe it this round).
    */
-  probe: { type: 4, schema: v.object({ nonce: uint, leafSet: v.boolean(), row: v.optional(uint), announce: v.optional(v.boolean()), rtt: v.optional(uint) }) },
+  probe: { type: 4, schema: v.object({ nonce: uint, leafSet: v.boolean(), row: v.optional(uint), announce: v.optional(v.boolean()), rtt: v.optional(uint), own: v.optional(handles) }) },
   /**
    * `row` with the replier's measured RTT to each entry (2 bytes each, big-endian ms, 0xffff =
    * not measured): the asker skips probing candidates that the triangle inequality rules out.
+   * `echo`: a nonce the asker sends straight back in an `echo`, so that the replier measures its
+   * RTT to the asker (which announced itself) without a probe of its own.
    */
   probeReply: {
     type: 5,
     schema: v.pipe(
-      v.object({ nonce: uint, ready: v.boolean(), leafSet: v.optional(handles), row: v.optional(handles), rtts: v.optional(bytes(2 * MAX_HANDLES)) }),
+      v.object({ nonce: uint, ready: v.boolean(), leafSet: v.optional(handles), row: v.optional(handles), rtts: v.optional(bytes(2 * MAX_HANDLES)), echo: v.optional(uint) }),
       v.check((b) => (b.row === undefined ? b.rtts === undefined : b.rtts?.length === 2 * b.row.length), 'expected one 2-byte RTT per row entry'),
     ),
   },
+  /** The answer to a probe reply's `echo`. */
+  echo: { type: 10, schema: v.object({ nonce: uint }) },
   /** "Add me to your leaf set": sent by a node to each node it puts in its own leaf set. */
   hello: { type: 6, schema: v.object({ nonce: uint }) },
   helloAck: { type: 7, schema: v.object({ nonce: uint, leafSet: handles }) },

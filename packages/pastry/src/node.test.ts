@@ -75,6 +75,15 @@ describe(`PastryNode liveness checks (seed ${SEED})`, () => {
 /** A handle whose id starts with `hex` (zeros after it). */
 const at = (hex: string, address: string): NodeHandle => handle(Id.fromHex(hex.padEnd(32, '0')), address)
 
+/** A started node with id 1000…, on a scripted transport. */
+async function startedAtOne() {
+  const clock = new VirtualClock()
+  const transport = new ScriptedTransport(at('1', 'test:self'))
+  const node = pastry({})({ transport, clock, rng: new Rng(SEED) })
+  await node.start()
+  return { clock, transport, node }
+}
+
 describe('PastryNode routing through spares', () => {
 
   function nodeWith(cellSpares?: number) {
@@ -118,10 +127,7 @@ describe('PastryNode routing through spares', () => {
 describe('PastryNode row fetches', () => {
 
   it('asks a deep row’s entry for its leaf set too, and keeps its members as spares without probing them', async () => {
-    const clock = new VirtualClock()
-    const transport = new ScriptedTransport(at('1', 'test:self'))
-    const node = pastry({})({ transport, clock, rng: new Rng(SEED) })
-    await node.start()
+    const { clock, transport, node } = await startedAtOne()
     const entry = at('1a', 'test:entry')
     node.table.consider(entry, 10)
     // The entry's leaf set: nodes of its cell (row 1, column a), the one region of the ring where
@@ -145,6 +151,48 @@ describe('PastryNode row fetches', () => {
     await clock.advance(1)
     const row0 = pastryProtocol.decodeBytes((transport.sent.at(-1) as { data: Uint8Array }).data)
     expect(row0.body).toMatchObject({ row: 0, leafSet: false })
+    await node.stop()
+  })
+})
+
+describe('PastryNode measuring an announced node by an echo', () => {
+  it('answers an announcement with a nonce to echo, measures the round trip of the echo, and takes the node into its table if it is closer', async () => {
+    const { clock, transport, node } = await startedAtOne()
+    // A full leaf set (the newcomer is no candidate for it); row 0, column a holds an entry
+    // 200 ms away, and a ready node of that cell announces itself.
+    for (let i = 1; i <= 8; i++) {
+      node.leafSet.add(at(`100${i}`, `test:cw${i}`))
+      node.leafSet.add(at(`0ff${i}`, `test:ccw${i}`))
+    }
+    node.table.consider(at('a0', 'test:entry'), 200)
+    const newcomer = at('a7', 'test:newcomer')
+    const stranger = at('b1', 'test:stranger')
+    transport.deliver(newcomer, pastryProtocol.encode('probe', { nonce: 5, leafSet: false, row: 0, announce: true }))
+    await clock.advance(0)
+    const sent = transport.sent.map((s) => ({ to: s.to.address, m: pastryProtocol.decodeBytes(s.data) }))
+    // One frame: the reply, with a nonce to echo; no probe of our own.
+    expect(sent.map((s) => `${s.m.name}>${s.to}`)).toEqual(['probeReply>test:newcomer'])
+    const reply = sent[0]?.m
+    const echo = reply?.name === 'probeReply' ? reply.body.echo : undefined
+    expect(echo).toBeTypeOf('number')
+    // An echo from anyone else measures nothing.
+    await clock.advance(10)
+    transport.deliver(stranger, pastryProtocol.encode('echo', { nonce: echo as number }))
+    expect(node.liveness.rtt(newcomer.id)).toBeUndefined()
+    await clock.advance(20)
+    transport.deliver(newcomer, pastryProtocol.encode('echo', { nonce: echo as number }))
+    await clock.advance(0)
+    expect(node.liveness.rtt(newcomer.id)).toBe(30)
+    expect(node.table.get(0, 10)?.handle.address).toBe('test:newcomer')
+    await node.stop()
+  })
+
+  it('echoes the nonce of a probe reply straight back', async () => {
+    const { clock, transport, node } = await startedAtOne()
+    const entry = at('a0', 'test:entry')
+    transport.deliver(entry, pastryProtocol.encode('probeReply', { nonce: 1, ready: true, echo: 42 }))
+    const sent = transport.sent.map((s) => ({ to: s.to.address, m: pastryProtocol.decodeBytes(s.data) }))
+    expect(sent).toEqual([{ to: 'test:entry', m: { name: 'echo', body: { nonce: 42 } } }])
     await node.stop()
   })
 })

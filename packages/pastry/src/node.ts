@@ -215,6 +215,11 @@ export class PastryNode implements Overlay, Startable {
     this.#rule.leafDeath()
   }
 
+  /** @internal for Membership. */
+  leafSetLostMember(wasNeighbour: boolean): void {
+    this.#maintenance.leafSetLostMember(wasNeighbour)
+  }
+
   /** @internal for Membership: remembers `h` as a spare of its cell. */
   noteSpare(h: NodeHandle, cell?: { row: number; col: number }): void {
     this.table.noteSpare(h, this.#clock.now(), cell)
@@ -306,14 +311,19 @@ export class PastryNode implements Overlay, Startable {
       app.deliver({ key: undefined, payload: b.payload, source: from, from, hops: 1 })
     },
     probe: (from, b) => {
-      if (b.announce === true) this.membership.onAnnounce(from, b.rtt)
+      const echo = b.announce === true ? this.membership.onAnnounce(from, b.rtt) : undefined
+      if (b.own !== undefined) this.#maintenance.onPushedLeafSet(from, b.own)
       const row = b.row === undefined ? {} : this.#wireRows.get(b.row)
-      this.#send(from, 'probeReply', { nonce: b.nonce, ready: this.#ready, leafSet: b.leafSet ? this.#wireLeafSet() : undefined, ...row })
+      this.#send(from, 'probeReply', { nonce: b.nonce, ready: this.#ready, leafSet: b.leafSet ? this.wireLeafSet() : undefined, ...row, echo })
     },
-    probeReply: (from, b) => void this.#prober.onProbeReply(from, b),
+    probeReply: (from, b) => {
+      if (b.echo !== undefined) this.#send(from, 'echo', { nonce: b.echo })
+      this.#prober.onProbeReply(from, b)
+    },
+    echo: (from, b) => void this.#prober.onEcho(from, b.nonce),
     hello: (from, b) => {
       this.membership.admit(from, false)
-      this.#send(from, 'helloAck', { nonce: b.nonce, leafSet: this.#wireLeafSet() })
+      this.#send(from, 'helloAck', { nonce: b.nonce, leafSet: this.wireLeafSet() })
     },
     // An unsolicited (or late) leaf set is still news of nodes near us.
     helloAck: (from, b) => void (this.#prober.onHelloAck(from, b.nonce, b.leafSet) || this.membership.offer(b.leafSet)),
@@ -321,8 +331,8 @@ export class PastryNode implements Overlay, Startable {
     joinReply: (from, b) => this.#join.onJoinReply(from, b),
   }
 
-  /** The leaf set in wire form, cached until it changes (most control replies carry it). */
-  #wireLeafSet(): [Uint8Array, string[]] {
+  /** The leaf set in wire form, cached until it changes (most control replies carry it). @internal for Maintenance. */
+  wireLeafSet(): [Uint8Array, string[]] {
     if (this.#wireCache?.version !== this.leafSet.version) this.#wireCache = { version: this.leafSet.version, wire: schema.handlesToWire(this.leafSet.members()) }
     return this.#wireCache.wire
   }
@@ -335,8 +345,13 @@ export class PastryNode implements Overlay, Startable {
   }
 
   /** Is `h` alive? A liveness check with retries and a verdict (Prober.check). @internal for Maintenance. */
-  check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<MessageBody<'probeReply'> | undefined> {
-    return this.#prober.check(h, wantLeafSet, reason)
+  check(h: NodeHandle, wantLeafSet: boolean, reason: string, extra?: ProbeExtra): Promise<MessageBody<'probeReply'> | undefined> {
+    return this.#prober.check(h, wantLeafSet, reason, extra)
+  }
+
+  /** A nonce for `h` to echo, and whether it did (Prober.expectEcho). @internal for Membership. */
+  expectEcho(h: NodeHandle): { nonce: number; measured: Promise<boolean> } {
+    return this.#prober.expectEcho(h)
   }
 
   /** Sends hello to `h`; resolves with its leaf set, or undefined if it did not answer in time. */

@@ -13,6 +13,8 @@ export interface ProbeExtra {
   row?: number
   announce?: boolean
   rtt?: number
+  /** Our leaf set in wire form, pushed to a neighbour. */
+  own?: [Uint8Array, string[]]
 }
 
 /** What the prober needs of its node. */
@@ -38,6 +40,7 @@ export class Prober {
   readonly #retries: number
   readonly #probes: PendingReplies<ProbeReply>
   readonly #hellos: PendingReplies<NodeHandle[]>
+  readonly #echoes: PendingReplies<true>
   /** Liveness checks running, by handle (id and address: a forged handle must not share the real node's check). */
   readonly #checks = new HandleMap<Promise<ProbeReply | undefined>>()
 
@@ -47,11 +50,37 @@ export class Prober {
     this.#retries = retries
     this.#probes = new PendingReplies(clock)
     this.#hellos = new PendingReplies(clock)
+    this.#echoes = new PendingReplies(clock)
   }
 
   /** Probes waiting for their reply. */
   get pending(): number {
     return this.#probes.size
+  }
+
+  /**
+   * A nonce for `h` to echo (sent in our reply to its probe, now); `measured` says whether the
+   * echo came in time, and its round trip is then taken as a measured RTT, as a probe's would be.
+   */
+  expectEcho(h: NodeHandle, timeoutMs = this.#host.liveness.rto(h.id)): { nonce: number; measured: Promise<boolean> } {
+    this.#host.checks('echo').inc()
+    const { nonce, reply } = this.#echoes.open(h.id.hex, timeoutMs)
+    const sentAt = this.#clock.now()
+    return { nonce, measured: reply.then((r) => r !== undefined && this.#measured(h, this.#clock.now() - sentAt)) }
+  }
+
+  /** An echo from `from`; false if none from it waits under that nonce. */
+  onEcho(from: NodeHandle, nonce: number): boolean {
+    return this.#echoes.settle(nonce, true, from.id.hex)
+  }
+
+  /** Records a measured round trip to `h` (liveness and the table's copy); true. */
+  #measured(h: NodeHandle, rtt: number): true {
+    const { liveness, table } = this.#host
+    liveness.observeRtt(h, rtt)
+    const srtt = liveness.rtt(h.id)
+    if (srtt !== undefined) table.setRtt(h.id, srtt)
+    return true
   }
 
   /** One probe with a timeout; undefined if it went unanswered. */
@@ -60,21 +89,15 @@ export class Prober {
     const { nonce, reply } = this.#probes.open(h.id.hex, timeoutMs)
     const sentAt = this.#clock.now()
     this.#host.send(h, 'probe', { nonce, leafSet: wantLeafSet, ...extra }, () => this.#probes.settle(nonce, undefined))
-    return reply.then((r) => {
-      if (r === undefined) return undefined
-      const { liveness, table } = this.#host
-      liveness.observeRtt(h, this.#clock.now() - sentAt)
-      const rtt = liveness.rtt(h.id)
-      if (rtt !== undefined) table.setRtt(h.id, rtt)
-      return r
-    })
+    return reply.then((r) => (r === undefined ? undefined : (this.#measured(h, this.#clock.now() - sentAt), r)))
   }
 
   /**
    * Is `h` alive? Probes with retries (the first silence marks it suspected); after `retries`
-   * more silences it is declared dead. Concurrent checks of one handle share one run.
+   * more silences it is declared dead. Concurrent checks of one handle share one run (the first
+   * one's `extra` goes with every probe of it).
    */
-  check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<ProbeReply | undefined> {
+  check(h: NodeHandle, wantLeafSet: boolean, reason: string, extra?: ProbeExtra): Promise<ProbeReply | undefined> {
     const running = this.#checks.get(h)
     if (running !== undefined) return running
     const { liveness } = this.#host
@@ -83,7 +106,7 @@ export class Prober {
       let timeout = liveness.rto(h.id)
       for (let attempt = 0; attempt <= this.#retries; attempt++) {
         this.#host.checks(reason).inc()
-        const r = await this.probe(h, wantLeafSet, timeout)
+        const r = await this.probe(h, wantLeafSet, timeout, extra)
         if (!this.#host.isRunning()) return undefined
         if (r !== undefined) return r
         // A handle that lies about its id says nothing about the node that has the id.
@@ -126,5 +149,6 @@ export class Prober {
   stop(): void {
     this.#probes.settleAll()
     this.#hellos.settleAll()
+    this.#echoes.settleAll()
   }
 }
