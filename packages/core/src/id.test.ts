@@ -56,6 +56,7 @@ describe('Id', () => {
         const wb = k.ccwDistance(b)
         expect(sign(k.compareCcw(a, b))).toBe(wa < wb ? -1 : wa > wb ? 1 : 0)
         expect(k.isBetween(a, b)).toBe(cw(a, k) <= cw(a, b))
+        expect(k.nearerCw(a)).toBe(cw(k, a) < k.ccwDistance(a))
       }),
       { numRuns: 5000 },
     )

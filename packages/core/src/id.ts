@@ -164,6 +164,14 @@ export class Id {
     return best
   }
 
+  /** Does `other` lie nearer going clockwise from this id than going counter-clockwise? */
+  nearerCw(other: Id): boolean {
+    const d = topCw(this.fingerprint, other.fingerprint)
+    if (d >= 2 && d <= TOP_HALF - 2) return true
+    if (d >= TOP_HALF + 2 && d <= TOP_RING - 2) return false
+    return this.cwDistance(other) < this.ccwDistance(other)
+  }
+
   /** Is this id in the clockwise arc from `from` to `to` (both inclusive)? */
   isBetween(from: Id, to: Id): boolean {
     return from.compareCw(this, to) <= 0

@@ -9,6 +9,7 @@ export type PeerStatus = 'alive' | 'suspected' | 'dead'
  * updates it in place.
  */
 class PeerState {
+  readonly id: Id
   handle: NodeHandle
   status: PeerStatus = 'alive'
   /** Smoothed RTT and its variation (RFC 6298); srtt is NaN until first measured. */
@@ -19,6 +20,7 @@ class PeerState {
 
   constructor(handle: NodeHandle) {
     this.handle = handle
+    this.id = handle.id
   }
 }
 
@@ -34,7 +36,9 @@ export interface LivenessOptions {
  */
 export class Liveness {
   readonly #clock: Clock
-  readonly #peers = new IdMap<PeerState>((p) => p.handle.id)
+  readonly #peers = new IdMap<PeerState>((p) => p.id)
+  /** The peer looked up last: a frame's handling asks about its sender several times in a row. */
+  #last: PeerState | undefined
   readonly #opts: LivenessOptions
   #deaths = 0
   /** (id, address) pairs that failed authentication: someone gave us a handle that lies. */
@@ -49,12 +53,21 @@ export class Liveness {
     }
   }
 
+  #find(id: Id): PeerState | undefined {
+    const last = this.#last
+    if (last !== undefined && last.id === id) return last
+    const p = this.#peers.get(id)
+    if (p !== undefined) this.#last = p
+    return p
+  }
+
   #get(h: NodeHandle): PeerState {
-    let p = this.#peers.get(h.id)
+    let p = this.#find(h.id)
     if (p === undefined) {
       if (this.#peers.size >= MAX_TRACKED_PEERS) this.#evictOne()
       p = new PeerState(h)
       this.#peers.set(h.id, p)
+      this.#last = p
     }
     return p
   }
@@ -62,38 +75,40 @@ export class Liveness {
   #evictOne(): void {
     let oldest: PeerState | undefined
     for (const p of this.#peers.values()) if (oldest === undefined || p.lastHeard < oldest.lastHeard) oldest = p
-    if (oldest !== undefined) this.#peers.delete(oldest.handle.id)
+    if (oldest === undefined) return
+    this.#peers.delete(oldest.id)
+    if (this.#last === oldest) this.#last = undefined
   }
 
   status(id: Id): PeerStatus | undefined {
-    return this.#peers.get(id)?.status
+    return this.#find(id)?.status
   }
 
   /** Neither suspected nor dead. */
   usable(id: Id): boolean {
-    const s = this.#peers.get(id)?.status
+    const s = this.#find(id)?.status
     return s === undefined || s === 'alive'
   }
 
   /** Was declared dead less than `ms` ago. */
   deadWithin(id: Id, ms: number): boolean {
-    const p = this.#peers.get(id)
+    const p = this.#find(id)
     return p !== undefined && p.status === 'dead' && this.#clock.now() - p.deadAt < ms
   }
 
   /** When a frame last came from `id` (-Infinity if never). */
   lastHeard(id: Id): number {
-    return this.#peers.get(id)?.lastHeard ?? -Infinity
+    return this.#find(id)?.lastHeard ?? -Infinity
   }
 
   rtt(id: Id): number | undefined {
-    const srtt = this.#peers.get(id)?.srtt
+    const srtt = this.#find(id)?.srtt
     return srtt === undefined || Number.isNaN(srtt) ? undefined : srtt
   }
 
   /** Retransmission timeout toward `id` (srtt + 4 rttvar, bounded). */
   rto(id: Id): number {
-    const p = this.#peers.get(id)
+    const p = this.#find(id)
     if (p === undefined || Number.isNaN(p.srtt)) return this.#opts.rtoInitialMs
     return Math.min(this.#opts.rtoMaxMs, Math.max(this.#opts.rtoMinMs, p.srtt + 4 * p.rttvar))
   }

@@ -180,6 +180,7 @@ describe(`Maintenance (seed ${SEED})`, () => {
       [ccw1.id.hex, [n('7c'), ccw3, ccw2, self, cw1, cw2]],
     ])
     const checks: Array<{ peer: string; reason: string; pushed: boolean }> = []
+    let offered = 0
     const interval = 10_000
     const host = hostFor(clock, self, {
       leafSet,
@@ -188,6 +189,7 @@ describe(`Maintenance (seed ${SEED})`, () => {
         checks.push({ peer: h.address, reason, pushed: extra?.own !== undefined })
         return { nonce: 0, ready: true, leafSet: theirs.get(h.id.hex) ?? [] }
       },
+      membership: { offer: () => void offered++, fetchRow: () => undefined },
     })
     const m = new Maintenance(host, clock, new Rng(SEED), { leafProbeIntervalMs: interval, rowExchangeIntervalMs: ROW_EXCHANGE_INTERVAL_MS, partitionCheckIntervalMs: PARTITION_CHECK_INTERVAL_MS })
     m.start()
@@ -202,9 +204,15 @@ describe(`Maintenance (seed ${SEED})`, () => {
       { peer: ccw1.address, reason: 'leafset', pushed: true },
       { peer: cw3.address, reason: 'leafgap', pushed: false },
     ])
-    // A member heard from since the last round began is not checked again.
+    expect(offered).toBe(2)
+    // The same leaf sets again are no news: nothing is offered or checked.
+    expect((await round()).map((c) => c.peer)).toEqual([cw1.address, ccw1.address])
+    expect(offered).toBe(2)
+    // cw1's changes, still without cw3; but cw3 was heard from since the last round began.
+    theirs.set(cw1.id.hex, [...withoutCw3.slice(0, -1), n('86')])
     liveness.heard(cw3)
     expect((await round()).map((c) => c.peer)).toEqual([cw1.address, ccw1.address])
+    expect(offered).toBe(3)
     // cw1 pushes its leaf set (now with cw3): this round only ccw1 is probed.
     theirs.set(cw1.id.hex, withCw3)
     m.onPushedLeafSet(cw1, withCw3)

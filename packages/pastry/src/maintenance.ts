@@ -64,6 +64,11 @@ export class Maintenance {
     { id: undefined, at: -Infinity },
     { id: undefined, at: -Infinity },
   ]
+  /** The last leaf set each neighbour (cw, ccw) sent us, and our leaf set's version then: the same again is no news. */
+  readonly #heard: Array<{ id: Id | undefined; theirs: readonly NodeHandle[]; version: number }> = [
+    { id: undefined, theirs: [], version: -1 },
+    { id: undefined, theirs: [], version: -1 },
+  ]
 
   constructor(host: MaintenanceHost, clock: Clock, rng: Rng, intervals: MaintenanceIntervals) {
     this.#host = host
@@ -151,9 +156,7 @@ export class Maintenance {
       const pushed = this.#pushed[cw ? 0 : 1] as { id: Id | undefined; at: number }
       if (!force && pushed.at > fresh && pushed.id?.equals(neighbour.id) === true) continue
       void this.#host.check(neighbour, true, 'leafset', { own: this.#host.wireLeafSet() }).then((r) => {
-        if (r?.leafSet === undefined) return
-        this.#host.membership.offer(r.leafSet)
-        this.#checkGaps(neighbour, r.leafSet)
+        if (r?.leafSet !== undefined && this.#news(cw, neighbour, r.leafSet)) this.#leafSetNews(neighbour, r.leafSet)
       })
     }
   }
@@ -176,7 +179,29 @@ export class Maintenance {
   /** A node's probe carried its leaf set (`theirs`): news of nodes near us, and, from a neighbour, this round's exchange with it. */
   onPushedLeafSet(from: NodeHandle, theirs: readonly NodeHandle[]): void {
     const { leafSet } = this.#host
-    for (const cw of [true, false]) if ((cw ? leafSet.cw : leafSet.ccw)[0]?.id.equals(from.id) === true) this.#pushed[cw ? 0 : 1] = { id: from.id, at: this.#clock.now() }
+    let news = true
+    for (const cw of [true, false]) {
+      if ((cw ? leafSet.cw : leafSet.ccw)[0]?.id.equals(from.id) !== true) continue
+      this.#pushed[cw ? 0 : 1] = { id: from.id, at: this.#clock.now() }
+      news = this.#news(cw, from, theirs)
+    }
+    if (news) this.#leafSetNews(from, theirs)
+  }
+
+  /**
+   * Is `theirs`, from our neighbour on the `cw` (or ccw) side, news: not the leaf set it sent last
+   * time, or sent before our own changed? Remembers it. (A quiet ring's exchanges change nothing.)
+   */
+  #news(cw: boolean, from: NodeHandle, theirs: readonly NodeHandle[]): boolean {
+    const last = this.#heard[cw ? 0 : 1] as { id: Id | undefined; theirs: readonly NodeHandle[]; version: number }
+    const version = this.#host.leafSet.version
+    const same = last.version === version && last.id?.equals(from.id) === true && sameHandles(last.theirs, theirs)
+    this.#heard[cw ? 0 : 1] = { id: from.id, theirs, version }
+    return !same
+  }
+
+  /** A leaf set that is news: its members are candidates, and those of ours it lacks are checked. */
+  #leafSetNews(from: NodeHandle, theirs: readonly NodeHandle[]): void {
     this.#checkGaps(from, theirs)
     this.#host.membership.offer(theirs)
   }
@@ -192,7 +217,7 @@ export class Maintenance {
     let lo = f
     let hi = f
     for (const x of theirs) {
-      if (f.cwDistance(x.id) < f.ccwDistance(x.id)) {
+      if (f.nearerCw(x.id)) {
         if (f.compareCw(x.id, hi) > 0) hi = x.id
       } else if (f.compareCcw(x.id, lo) > 0) lo = x.id
     }
@@ -286,4 +311,15 @@ class Trickle {
     this.period = n !== this.#seen ? this.#base : Math.min(this.period * 2, this.#base * this.#backoff)
     this.#seen = n
   }
+}
+
+/** The same handles in the same order (decoded handles usually share their objects). */
+function sameHandles(a: readonly NodeHandle[], b: readonly NodeHandle[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as NodeHandle
+    const y = b[i] as NodeHandle
+    if (x !== y && (x.address !== y.address || !x.id.equals(y.id))) return false
+  }
+  return true
 }
