@@ -169,10 +169,13 @@ export class JoinApp implements Application {
     }
   }
 
-  /** Hello to every leaf-set member; new members their answers reveal are probed and greeted too. */
+  /**
+   * Hello to every leaf-set member that our join probes (which say hello too) did not reach; new
+   * members their answers reveal are probed and greeted too.
+   */
   async #greet(): Promise<void> {
     const node = this.#node
-    const greeted = new Set<string>()
+    const greeted = new Set<string>(this.#probed)
     for (let round = 0; round < C.JOIN_MAX_ROUNDS; round++) {
       const todo = node.leafSet.members().filter((h) => !greeted.has(h.id.hex))
       if (todo.length === 0) return

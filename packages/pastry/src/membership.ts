@@ -3,6 +3,7 @@ import * as C from './constants.js'
 import { LeafSet } from './leaf-set.js'
 import type { Liveness } from './liveness.js'
 import type { MessageBody } from './messages.js'
+import type { ProbeExtra } from './prober.js'
 import { CellHolds, UNBOUNDED, rowBounds, worthProbing } from './pns.js'
 import type { RttBounds } from './pns.js'
 import type { RoutingTable } from './routing-table.js'
@@ -16,7 +17,7 @@ export interface MembershipHost {
   readonly table: RoutingTable
   readonly liveness: Liveness
   readonly ready: boolean
-  probe(h: NodeHandle, wantLeafSet: boolean, timeoutMs?: number, extra?: { row?: number; announce?: boolean; rtt?: number }): Promise<ProbeReply | undefined>
+  probe(h: NodeHandle, wantLeafSet: boolean, timeoutMs?: number, extra?: ProbeExtra): Promise<ProbeReply | undefined>
   /** Liveness check with retries; declares `h` dead (Membership.declareDead) if it stays silent. */
   check(h: NodeHandle, wantLeafSet: boolean, reason: string): Promise<ProbeReply | undefined>
   /** Is a liveness check of `h` running? */
@@ -210,7 +211,8 @@ export class Membership {
       } else if (!host.liveness.deadWithin(h.id, C.DEAD_QUARANTINE_MS)) this.#considerForTable(h)
     }
     this.#m.joinProbes.inc(unique.length)
-    const replies = await Promise.all(unique.map(async (h) => ({ h, r: await host.probe(h, true) })))
+    // Each probe also says hello: a member that answers has taken us in (JoinApp greets the rest).
+    const replies = await Promise.all(unique.map(async (h) => ({ h, r: await host.probe(h, true, undefined, { hello: true }) })))
     const more: NodeHandle[] = []
     for (const { h, r } of replies) {
       if (r === undefined) {

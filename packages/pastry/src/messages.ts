@@ -27,8 +27,12 @@ export const pastryProtocol = defineProtocol(PASTRY_PROTOCOL, {
    * routing-table row (repair, PNS exchange). `announce` says the sender is ready and may belong
    * in the receiver's table; `rtt` is the RTT it measured to the receiver, if any. `own` is the
    * sender's leaf set, pushed to a leaf-set neighbour (which then need not probe it this round).
+   * `hello`: the sender, joining, asks to be taken into the receiver's leaf set, as `hello` does.
    */
-  probe: { type: 4, schema: v.object({ nonce: uint, leafSet: v.boolean(), row: v.optional(uint), announce: v.optional(v.boolean()), rtt: v.optional(uint), own: v.optional(handles) }) },
+  probe: {
+    type: 4,
+    schema: v.object({ nonce: uint, leafSet: v.boolean(), row: v.optional(uint), announce: v.optional(v.boolean()), rtt: v.optional(uint), own: v.optional(handles), hello: v.optional(v.boolean()) }),
+  },
   /**
    * `row` with the replier's measured RTT to each entry (2 bytes each, big-endian ms, 0xffff =
    * not measured): the asker skips probing candidates that the triangle inequality rules out.

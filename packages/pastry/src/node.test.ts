@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { schema } from '@epost/codec'
-import { Id, Rng, VirtualClock, handle } from '@epost/core'
+import { Id, Rng, VirtualClock, handle, handleToWire } from '@epost/core'
 import type { FrameHandler, NodeHandle, Transport, TransportStats } from '@epost/core'
+import { HOLD_TIMEOUT_MS } from './constants.js'
 import { pastryProtocol } from './messages.js'
 import { pastry } from './node.js'
 
@@ -194,5 +195,35 @@ describe('PastryNode measuring an announced node by an echo', () => {
     const sent = transport.sent.map((s) => ({ to: s.to.address, m: pastryProtocol.decodeBytes(s.data) }))
     expect(sent).toEqual([{ to: 'test:entry', m: { name: 'echo', body: { nonce: 42 } } }])
     await node.stop()
+  })
+})
+
+describe('PastryNode handing on what it held while joining', () => {
+  const route = (mid: number, from: NodeHandle): Uint8Array => pastryProtocol.encode('route', { mid, key: Id.fromHex('1'.padEnd(32, '1')).bytes, source: handleToWire(from), hops: 1, app: 'test/app', payload: Uint8Array.of(mid) })
+
+  it('keeps held messages for an application that registers after the node is ready, and drops them if none does in time', async () => {
+    const { clock, transport, node } = await startedAtOne()
+    const peer = at('5', 'test:peer')
+    // Not ready, and root of the key (it knows no one): both are held.
+    transport.deliver(peer, route(1, peer))
+    transport.deliver(peer, route(2, peer))
+    expect(node.stats().held).toBe(2)
+    node.becomeReady()
+    await clock.advance(1)
+    // Released, but no application yet: they wait for it.
+    const got: number[] = []
+    node.register('test/app', { deliver: (m) => void got.push(m.payload[0] as number) })
+    expect(got).toEqual([1, 2])
+    // Held again for another application that never registers: dropped after the hold timeout.
+    const other = await startedAtOne()
+    other.transport.deliver(peer, route(3, peer))
+    other.node.becomeReady()
+    await other.clock.advance(HOLD_TIMEOUT_MS)
+    other.node.releaseStaleHeld()
+    expect(other.node.metrics.snapshot()['epost_pastry_route_dropped_total']).toBe(1)
+    other.node.register('test/app', { deliver: (m) => void got.push(m.payload[0] as number) })
+    expect(got).toEqual([1, 2])
+    await node.stop()
+    await other.node.stop()
   })
 })

@@ -182,6 +182,7 @@ export class PastryNode implements Overlay, Startable {
     if (protocol.length === 0 || protocol.length > C.MAX_APP_ID_LENGTH) throw new EpostError('EPOST_INVALID_ARGUMENT', `an application id is 1..${C.MAX_APP_ID_LENGTH} characters, got ${protocol.length}`)
     if (this.#apps.has(protocol)) throw new EpostError('EPOST_INVALID_ARGUMENT', `an application is already registered as '${protocol}'`)
     this.#apps.set(protocol, app)
+    this.#router.registered(protocol)
     return createEndpoint(this, protocol)
   }
 
@@ -311,6 +312,7 @@ export class PastryNode implements Overlay, Startable {
       app.deliver({ key: undefined, payload: b.payload, source: from, from, hops: 1 })
     },
     probe: (from, b) => {
+      if (b.hello === true) this.membership.admit(from, false)
       const echo = b.announce === true ? this.membership.onAnnounce(from, b.rtt) : undefined
       if (b.own !== undefined) this.#maintenance.onPushedLeafSet(from, b.own)
       const row = b.row === undefined ? {} : this.#wireRows.get(b.row)

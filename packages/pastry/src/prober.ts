@@ -15,6 +15,8 @@ export interface ProbeExtra {
   rtt?: number
   /** Our leaf set in wire form, pushed to a neighbour. */
   own?: [Uint8Array, string[]]
+  /** Take us into your leaf set (a joiner's probe of its would-be leaf set). */
+  hello?: boolean
 }
 
 /** What the prober needs of its node. */

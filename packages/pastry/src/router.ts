@@ -63,6 +63,8 @@ export class Router {
   readonly #unheld: ReadonlySet<string>
   readonly #custody = new Map<number, Custody>()
   readonly #held: RoutedMessage[] = []
+  /** Held messages released for an application not registered yet (it registers once join() resolves). */
+  readonly #unclaimed: RoutedMessage[] = []
   #release: Timer | undefined
   #mid = 0
 
@@ -101,21 +103,39 @@ export class Router {
   }
 
   /**
-   * The node just became ready: what it held goes on its way (or is delivered here), in the next
-   * turn, so that `join()` has resolved first and an application registered then gets it too.
+   * The node just became ready: what it held goes on its way (or is delivered here) in the next
+   * turn. A message for an application not registered yet waits for it (`registered`) until
+   * HOLD_TIMEOUT_MS after it came: applications register once `join()` has resolved, and
+   * however long the promise chain to that point, they still get what was held for them.
    */
   releaseHeld(): void {
     this.#release ??= this.#clock.setTimeout(() => {
       this.#release = undefined
-      for (const m of this.#held.splice(0)) this.#step(m)
+      for (const m of this.#held.splice(0)) this.#step(m, undefined, true)
     }, 0)
   }
 
-  /** A node still not ready after HOLD_TIMEOUT_MS hands what it holds to its closest ready neighbour. */
+  /** `app` was registered: what was held for it while joining is delivered now. */
+  registered(app: string): void {
+    if (this.#unclaimed.length === 0) return
+    const mine = this.#unclaimed.filter((m) => m.app === app)
+    this.#unclaimed.splice(0, this.#unclaimed.length, ...this.#unclaimed.filter((m) => m.app !== app))
+    for (const m of mine) this.#deliver(m)
+  }
+
+  /**
+   * A node still not ready after HOLD_TIMEOUT_MS hands what it holds to its closest ready
+   * neighbour; released messages no application claimed in that time are dropped.
+   */
   releaseStaleHeld(): void {
     const host = this.#host
-    if (host.ready || this.#held.length === 0) return
     const now = this.#clock.now()
+    const unclaimed = this.#unclaimed.length
+    if (unclaimed > 0) {
+      this.#unclaimed.splice(0, unclaimed, ...this.#unclaimed.filter((m) => now - m.at < C.HOLD_TIMEOUT_MS))
+      this.#m.dropped.inc(unclaimed - this.#unclaimed.length)
+    }
+    if (host.ready || this.#held.length === 0) return
     const stale = this.#held.filter((m) => now - m.at >= C.HOLD_TIMEOUT_MS)
     if (stale.length === 0) return
     this.#held.splice(0, this.#held.length, ...this.#held.filter((m) => now - m.at < C.HOLD_TIMEOUT_MS))
@@ -130,8 +150,9 @@ export class Router {
     this.#release?.cancel()
     this.#release = undefined
     // Held messages die with the node: counted, not silently forgotten.
-    this.#m.dropped.inc(this.#held.length)
+    this.#m.dropped.inc(this.#held.length + this.#unclaimed.length)
     this.#held.length = 0
+    this.#unclaimed.length = 0
     for (const c of this.#custody.values()) c.timer.cancel()
     this.#custody.clear()
   }
@@ -144,7 +165,8 @@ export class Router {
     return this.#held.length
   }
 
-  #step(msg: RoutedMessage, hint?: NodeHandle): void {
+  /** One step of `msg` here: forwarded, or delivered (`held`: it was held while this node joined). */
+  #step(msg: RoutedMessage, hint?: NodeHandle, held = false): void {
     const host = this.#host
     let next = hint !== undefined && host.liveness.usable(hint.id) && !hint.id.equals(host.localHandle.id) ? hint : host.nextHop(msg.key)
     const app = host.application(msg.app)
@@ -154,11 +176,11 @@ export class Router {
       next = ctx.nextHop
       msg.payload = ctx.payload
     }
-    if (next === undefined) this.#deliver(msg, app)
+    if (next === undefined) this.#deliver(msg, app, held)
     else this.#forward(msg, next, 1, new Set())
   }
 
-  #deliver(msg: RoutedMessage, app = this.#host.application(msg.app)): void {
+  #deliver(msg: RoutedMessage, app = this.#host.application(msg.app), held = false): void {
     // The unheld (the join request) are answered by whoever is root, ready or not.
     if (!this.#host.ready && !this.#unheld.has(msg.app)) {
       if (this.#held.length >= C.MAX_HELD_MESSAGES) {
@@ -170,6 +192,10 @@ export class Router {
       return
     }
     if (app === undefined) {
+      if (held && this.#unclaimed.length < C.MAX_HELD_MESSAGES) {
+        this.#unclaimed.push(msg)
+        return
+      }
       this.#m.dropped.inc()
       this.#log.debug('no application for routed message', { app: msg.app })
       return
