@@ -262,7 +262,18 @@ describe(`Maintenance (seed ${SEED})`, () => {
     const quiet = 40 * base
     await clock.advance(quiet)
     expectBackedOff(probed, quiet, base * TABLE_PROBE_BACKOFF)
-    // A peer dies every half minute: after the probe already scheduled, probes come a minute apart again.
+    // One death: the next tick (within a period) runs a round.
+    probed.length = 0
+    const diedAt = clock.now()
+    liveness.markDead(node('c'))
+    while (probed.length === 0) await clock.advance(1_000)
+    expect((probed[0] as number) - diedAt).toBeLessThanOrEqual(1.1 * base)
+    // An entry heard from since the last round is not probed in the next one.
+    liveness.heard(entry)
+    liveness.markDead(node('d'))
+    await clock.advance(1.1 * base)
+    expect(probed).toHaveLength(1)
+    // A peer dies every half minute: rounds come a minute apart.
     probed.length = 0
     for (let i = 0; i < 28; i++) {
       liveness.markDead(node(`c${i}`))

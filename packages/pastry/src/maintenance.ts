@@ -50,8 +50,10 @@ export class Maintenance {
   #rowCursor = 0
   /** Row exchange: often while cells keep being taken. */
   readonly #rows: Trickle
-  /** Routing-table probes: often while nodes are declared dead. */
-  readonly #tableProbes: Trickle
+  /** Routing-table probes: when they last ran, the deaths seen by then, and how long a quiet spell lets them wait. */
+  #tableRanAt: number
+  #tableDeaths: number
+  #tableQuiet = C.TABLE_PROBE_INTERVAL_MS
   /** Partition checks: often while nodes are declared dead, or dead ones answer. */
   readonly #partitions: Trickle
   /** Dead nodes that answered a partition check. */
@@ -77,7 +79,8 @@ export class Maintenance {
     this.#intervals = intervals
     this.#roundAt = this.#heardSince = clock.now()
     this.#rows = new Trickle(intervals.rowExchangeIntervalMs, C.ROW_EXCHANGE_BACKOFF, () => host.table.taken)
-    this.#tableProbes = new Trickle(C.TABLE_PROBE_INTERVAL_MS, C.TABLE_PROBE_BACKOFF, () => host.liveness.deaths)
+    this.#tableRanAt = clock.now()
+    this.#tableDeaths = host.liveness.deaths
     this.#partitions = new Trickle(intervals.partitionCheckIntervalMs, C.PARTITION_CHECK_BACKOFF, () => host.liveness.deaths + this.#revived)
   }
 
@@ -95,7 +98,7 @@ export class Maintenance {
     this.startHeldRelease()
     this.#every('leaf-set', () => this.#intervals.leafProbeIntervalMs, () => this.#probeLeafSet())
     this.#every('rows', () => this.#rows.period, () => this.#exchangeRow())
-    this.#every('table', () => this.#tableProbes.period, () => this.#probeTable())
+    this.#every('table', () => C.TABLE_PROBE_INTERVAL_MS, () => this.#probeTable())
     this.#every('partition', () => this.#partitions.period, () => this.#checkPartition())
   }
 
@@ -228,18 +231,27 @@ export class Maintenance {
   }
 
   /**
-   * Routing-table entries are checked on use (a silent hop is suspected and probed), and each
-   * period those not heard from in that time are probed, so that crashed entries are replaced
-   * before messages have to be rerouted around them. Traffic counts as a sign of life. The period
-   * adapts to the deaths this node sees (see TABLE_PROBE_INTERVAL_MS): MSPastry tunes its
-   * routing-table probing to the failure rate in the same spirit.
+   * Routing-table entries are checked on use (a silent hop is suspected and probed), and those not
+   * heard from since the last round are probed, so that crashed entries are replaced before
+   * messages have to be rerouted around them; traffic counts as a sign of life. A round runs every
+   * TABLE_PROBE_INTERVAL_MS while this node sees peers declared dead; in a quiet spell the wait
+   * between rounds doubles, up to TABLE_PROBE_BACKOFF times that, and the first death seen brings
+   * the next round within a period. MSPastry tunes its routing-table probing to the failure rate
+   * in the same spirit.
    */
   #probeTable(): void {
     const host = this.#host
-    const stale = this.#clock.now() - this.#tableProbes.period
-    this.#tableProbes.step()
+    const now = this.#clock.now()
+    const deaths = host.liveness.deaths
+    const quiet = deaths === this.#tableDeaths
+    // Ticks come a period apart (±10 %): a quiet wait is over at the tick nearest its end.
+    if (quiet && now - this.#tableRanAt + C.TABLE_PROBE_INTERVAL_MS / 2 < this.#tableQuiet) return
+    const stale = this.#tableRanAt
+    this.#tableRanAt = now
+    this.#tableDeaths = deaths
+    this.#tableQuiet = quiet ? Math.min(this.#tableQuiet * 2, C.TABLE_PROBE_INTERVAL_MS * C.TABLE_PROBE_BACKOFF) : C.TABLE_PROBE_INTERVAL_MS
     for (const e of host.table.entries()) {
-      if (host.leafSet.has(e.handle.id) || host.liveness.lastHeard(e.handle.id) > stale) continue
+      if (host.leafSet.has(e.handle.id) || host.liveness.lastHeard(e.handle.id) >= stale) continue
       void host.check(e.handle, false, 'table')
     }
   }
