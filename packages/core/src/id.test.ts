@@ -57,6 +57,8 @@ describe('Id', () => {
         expect(sign(k.compareCcw(a, b))).toBe(wa < wb ? -1 : wa > wb ? 1 : 0)
         expect(k.isBetween(a, b)).toBe(cw(a, k) <= cw(a, b))
         expect(k.nearerCw(a)).toBe(cw(k, a) < k.ccwDistance(a))
+        const byTop = k.closerTop(a.fingerprint, b.fingerprint)
+        if (byTop !== 0) expect(byTop < 0 ? da < db : db < da).toBe(true)
       }),
       { numRuns: 5000 },
     )

@@ -142,17 +142,28 @@ export class Id {
 
   /** True if `a` is strictly closer to this id than `b` on the ring; ties go to the smaller id. */
   isCloser(a: Id, b: Id): boolean {
-    const t = this.fingerprint
-    const ca = topCw(t, a.fingerprint)
-    const cb = topCw(t, b.fingerprint)
-    const ta = ca > TOP_HALF ? TOP_RING - ca : ca
-    const tb = cb > TOP_HALF ? TOP_RING - cb : cb
-    if (ta - tb >= 2) return false
-    if (tb - ta >= 2) return true
+    const c = this.closerTop(a.fingerprint, b.fingerprint)
+    if (c !== 0) return c < 0
     const da = this.distance(a)
     const db = this.distance(b)
     if (da !== db) return da < db
     return a.value < b.value
+  }
+
+  /**
+   * Which of two ids, given by their fingerprints, is closer to this one on the ring: -1 the
+   * first, 1 the second, 0 when the fingerprints cannot tell (then isCloser on the ids does). For
+   * callers that keep fingerprints beside handles, so that most comparisons read no Id at all.
+   */
+  closerTop(aTop: number, bTop: number): number {
+    const t = this.fingerprint
+    const ca = topCw(t, aTop)
+    const cb = topCw(t, bTop)
+    const ta = ca > TOP_HALF ? TOP_RING - ca : ca
+    const tb = cb > TOP_HALF ? TOP_RING - cb : cb
+    if (ta - tb >= 2) return 1
+    if (tb - ta >= 2) return -1
+    return 0
   }
 
   /** Of `candidates`, the one numerically closest to this id (ring wrap-around). */

@@ -21,6 +21,8 @@ export class LeafSet {
   /** Ids of members (either side) and the distinct member list, rebuilt on change. */
   #ids = new Set<string>()
   #members: NodeHandle[] = []
+  /** The members' fingerprints (Id.fingerprint), in the order of #members. */
+  #tops = new Float64Array(0)
   /** Some node sits on both sides. */
   #overlap = false
   #version = 0
@@ -49,6 +51,11 @@ export class LeafSet {
     return this.#members
   }
 
+  /** The fingerprints of members(), in its order (comparisons that need not read each Id). */
+  memberTops(): Float64Array {
+    return this.#tops
+  }
+
   get size(): number {
     return this.#members.length
   }
@@ -67,6 +74,7 @@ export class LeafSet {
       out.push(h)
     }
     this.#members = out
+    this.#tops = Float64Array.from(out, (h) => h.id.fingerprint)
     this.#ids = ids
     this.#overlap = out.length < this.#cw.length + this.#ccw.length
   }

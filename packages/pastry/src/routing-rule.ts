@@ -46,8 +46,17 @@ export class RoutingRule {
       // dead, handing its keys to a neighbour would give them two roots); only a dead verdict,
       // or a failed attempt on this message, moves the root.
       const candidate = (h: NodeHandle): boolean => exclude?.has(h.id.hex) !== true && liveness.status(h.id) !== 'dead'
+      const members = leafSet.members()
+      const tops = leafSet.memberTops()
       let best = self
-      for (const h of leafSet.members()) if (key.isCloser(h.id, best.id) && candidate(h)) best = h
+      let bestTop = self.id.fingerprint
+      for (let i = 0; i < members.length; i++) {
+        const h = members[i] as NodeHandle
+        const c = key.closerTop(tops[i] as number, bestTop)
+        if (c > 0 || (c === 0 && !key.isCloser(h.id, best.id)) || !candidate(h)) continue
+        best = h
+        bestTop = tops[i] as number
+      }
       return best === self ? undefined : best
     }
     const row = self.id.sharedPrefixLength(key, b)

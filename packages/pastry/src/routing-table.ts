@@ -191,12 +191,23 @@ export class RoutingTable {
   closestSpare(row: number, col: number, key: Id, since: number, usable: (h: NodeHandle) => boolean): NodeHandle | undefined {
     const handles = this.#spareHandles[row]
     const seen = this.#spareSeen[row]
-    if (handles === undefined || seen === undefined) return undefined
+    const tops = this.#spareTops[row]
+    if (handles === undefined || seen === undefined || tops === undefined) return undefined
     let best: NodeHandle | undefined
+    let bestTop = 0
     const base = col * this.spareSlots
     for (let i = base; i < base + this.spareSlots; i++) {
       const h = handles[i]
-      if (h !== undefined && (seen[i] as number) >= since && (best === undefined || key.isCloser(h.id, best.id)) && usable(h)) best = h
+      if (h === undefined || (seen[i] as number) < since) continue
+      // Compared by the fingerprints kept beside the handles: an Id is read only for a close call.
+      const top = tops[i] as number
+      if (best !== undefined) {
+        const c = key.closerTop(top, bestTop)
+        if (c > 0 || (c === 0 && !key.isCloser(h.id, best.id))) continue
+      }
+      if (!usable(h)) continue
+      best = h
+      bestTop = top
     }
     return best
   }
