@@ -208,10 +208,11 @@ describe(`Maintenance (seed ${SEED})`, () => {
     // The same leaf sets again are no news: nothing is offered or checked.
     expect((await round()).map((c) => c.peer)).toEqual([cw1.address, ccw1.address])
     expect(offered).toBe(2)
-    // cw1's changes, still without cw3; but cw3 was heard from since the last round began.
+    // cw1's changes, still without cw3: cw3 is checked again, though heard from a moment ago (it
+    // may have died since, and an unchanged leaf set is not looked at again).
     theirs.set(cw1.id.hex, [...withoutCw3.slice(0, -1), n('86')])
     liveness.heard(cw3)
-    expect((await round()).map((c) => c.peer)).toEqual([cw1.address, ccw1.address])
+    expect((await round()).map((c) => c.peer)).toEqual([cw1.address, ccw1.address, cw3.address])
     expect(offered).toBe(3)
     // cw1 pushes its leaf set (now with cw3): this round only ccw1 is probed.
     theirs.set(cw1.id.hex, withCw3)

@@ -59,9 +59,6 @@ export class Maintenance {
   /** Dead nodes that answered a partition check. */
   #revived = 0
   /** The last leaf set each neighbour (cw, ccw) pushed to us, and when: that side needs no probe from us this round. */
-  /** When the last leaf-set round began, and the one before it: a member heard from since then needs no check. */
-  #roundAt: number
-  #heardSince: number
   readonly #pushed: Array<{ id: Id | undefined; at: number }> = [
     { id: undefined, at: -Infinity },
     { id: undefined, at: -Infinity },
@@ -77,7 +74,6 @@ export class Maintenance {
     this.#clock = clock
     this.#rng = rng
     this.#intervals = intervals
-    this.#roundAt = this.#heardSince = clock.now()
     this.#rows = new Trickle(intervals.rowExchangeIntervalMs, C.ROW_EXCHANGE_BACKOFF, () => host.table.taken)
     this.#tableRanAt = clock.now()
     this.#tableDeaths = host.liveness.deaths
@@ -149,10 +145,6 @@ export class Maintenance {
     // A neighbour pushes about once a period (jittered by ±10 %); a little more than that
     // without a push and we probe it ourselves.
     const fresh = now - 1.25 * this.#intervals.leafProbeIntervalMs
-    if (!force) {
-      this.#heardSince = this.#roundAt
-      this.#roundAt = now
-    }
     for (const cw of [true, false]) {
       const neighbour = (cw ? leafSet.cw : leafSet.ccw)[0]
       if (neighbour === undefined) continue
@@ -193,12 +185,16 @@ export class Maintenance {
 
   /**
    * Is `theirs`, from our neighbour on the `cw` (or ccw) side, news: not the leaf set it sent last
-   * time, or sent before our own changed? Remembers it. (A quiet ring's exchanges change nothing.)
+   * time, or sent before our own changed, or ours has a short side? Remembers it. (A quiet ring's
+   * exchanges change nothing; a short side is refilled from the same leaf set until a candidate
+   * gets in, since an offer skipped once, say while its candidate was being checked, is not queued.)
    */
   #news(cw: boolean, from: NodeHandle, theirs: readonly NodeHandle[]): boolean {
     const last = this.#heard[cw ? 0 : 1] as { id: Id | undefined; theirs: readonly NodeHandle[]; version: number }
-    const version = this.#host.leafSet.version
-    const same = last.version === version && last.id?.equals(from.id) === true && sameHandles(last.theirs, theirs)
+    const { leafSet } = this.#host
+    const version = leafSet.version
+    const full = leafSet.cw.length >= leafSet.half && leafSet.ccw.length >= leafSet.half
+    const same = full && last.version === version && last.id?.equals(from.id) === true && sameHandles(last.theirs, theirs)
     this.#heard[cw ? 0 : 1] = { id: from.id, theirs, version }
     return !same
   }
@@ -212,7 +208,9 @@ export class Maintenance {
   /**
    * `from` holds in its leaf set every live node it knows in the arc that set spans: the members
    * of ours in that arc that `theirs` lacks have died (their neighbours declared them dead) or
-   * have not reached `from` yet. Each is checked, unless heard from since the last round began.
+   * have not reached `from` yet. Each is checked (even one heard from a moment ago: it may have
+   * died since, and an unchanged leaf set is not looked at again; a first version that skipped
+   * those left dead members in place for good in the WebSocket ring test).
    */
   #checkGaps(from: NodeHandle, theirs: readonly NodeHandle[]): void {
     const host = this.#host
@@ -225,7 +223,7 @@ export class Maintenance {
       } else if (f.compareCcw(x.id, lo) > 0) lo = x.id
     }
     for (const h of host.leafSet.members()) {
-      if (h.id.equals(f) || !h.id.isBetween(lo, hi) || host.liveness.lastHeard(h.id) >= this.#heardSince || theirs.some((x) => x.id.equals(h.id))) continue
+      if (h.id.equals(f) || !h.id.isBetween(lo, hi) || theirs.some((x) => x.id.equals(h.id))) continue
       void host.check(h, false, 'leafgap')
     }
   }
