@@ -50,24 +50,15 @@ export class Maintenance {
   #rowCursor = 0
   /** Row exchange: often while cells keep being taken. */
   readonly #rows: Trickle
-  /** Routing-table probes: when they last ran, the deaths seen by then, and how long a quiet spell lets them wait. */
+  /** Routing-table probe rounds: how long a quiet spell lets them wait (deaths bring it back), and when the last ran. */
+  readonly #tableRounds: Trickle
   #tableRanAt: number
-  #tableDeaths: number
-  #tableQuiet = C.TABLE_PROBE_INTERVAL_MS
   /** Partition checks: often while nodes are declared dead, or dead ones answer. */
   readonly #partitions: Trickle
   /** Dead nodes that answered a partition check. */
   #revived = 0
-  /** The last leaf set each neighbour (cw, ccw) pushed to us, and when: that side needs no probe from us this round. */
-  readonly #pushed: Array<{ id: Id | undefined; at: number }> = [
-    { id: undefined, at: -Infinity },
-    { id: undefined, at: -Infinity },
-  ]
-  /** The last leaf set each neighbour (cw, ccw) sent us, and our leaf set's version then: the same again is no news. */
-  readonly #heard: Array<{ id: Id | undefined; theirs: readonly NodeHandle[]; version: number }> = [
-    { id: undefined, theirs: [], version: -1 },
-    { id: undefined, theirs: [], version: -1 },
-  ]
+  /** What we last had from our neighbour on each side (cw, ccw). */
+  readonly #sides: [NeighbourNews, NeighbourNews] = [noNews(undefined), noNews(undefined)]
 
   constructor(host: MaintenanceHost, clock: Clock, rng: Rng, intervals: MaintenanceIntervals) {
     this.#host = host
@@ -75,8 +66,8 @@ export class Maintenance {
     this.#rng = rng
     this.#intervals = intervals
     this.#rows = new Trickle(intervals.rowExchangeIntervalMs, C.ROW_EXCHANGE_BACKOFF, () => host.table.taken)
+    this.#tableRounds = new Trickle(C.TABLE_PROBE_INTERVAL_MS, C.TABLE_PROBE_BACKOFF, () => host.liveness.deaths)
     this.#tableRanAt = clock.now()
-    this.#tableDeaths = host.liveness.deaths
     this.#partitions = new Trickle(intervals.partitionCheckIntervalMs, C.PARTITION_CHECK_BACKOFF, () => host.liveness.deaths + this.#revived)
   }
 
@@ -148,10 +139,10 @@ export class Maintenance {
     for (const cw of [true, false]) {
       const neighbour = (cw ? leafSet.cw : leafSet.ccw)[0]
       if (neighbour === undefined) continue
-      const pushed = this.#pushed[cw ? 0 : 1] as { id: Id | undefined; at: number }
-      if (!force && pushed.at > fresh && pushed.id?.equals(neighbour.id) === true) continue
+      const side = this.#sides[cw ? 0 : 1]
+      if (!force && side.pushedAt > fresh && side.id?.equals(neighbour.id) === true) continue
       void this.#host.check(neighbour, true, 'leafset', { own: this.#host.wireLeafSet() }).then((r) => {
-        if (r?.leafSet !== undefined && this.#news(cw, neighbour, r.leafSet)) this.#leafSetNews(neighbour, r.leafSet)
+        if (r?.leafSet !== undefined && this.#news(this.#side(cw, neighbour), r.leafSet)) this.#leafSetNews(neighbour, r.leafSet)
       })
     }
   }
@@ -177,25 +168,30 @@ export class Maintenance {
     let news = true
     for (const cw of [true, false]) {
       if ((cw ? leafSet.cw : leafSet.ccw)[0]?.id.equals(from.id) !== true) continue
-      this.#pushed[cw ? 0 : 1] = { id: from.id, at: this.#clock.now() }
-      news = this.#news(cw, from, theirs)
+      const side = this.#side(cw, from)
+      side.pushedAt = this.#clock.now()
+      news = this.#news(side, theirs)
     }
     if (news) this.#leafSetNews(from, theirs)
   }
 
+  /** The record of our neighbour on the `cw` (or ccw) side, started afresh if that is no longer `h`. */
+  #side(cw: boolean, h: NodeHandle): NeighbourNews {
+    const i = cw ? 0 : 1
+    const side = this.#sides[i]
+    if (side.id?.equals(h.id) === true) return side
+    return (this.#sides[i] = noNews(h.id))
+  }
+
   /**
-   * Is `theirs`, from our neighbour on the `cw` (or ccw) side, news: not the leaf set it sent last
-   * time, or sent before our own changed, or ours has a short side? Remembers it. (A quiet ring's
-   * exchanges change nothing; a short side is refilled from the same leaf set until a candidate
-   * gets in, since an offer skipped once, say while its candidate was being checked, is not queued.)
+   * Is `theirs` news: not the leaf set this neighbour sent last time, or sent before our own
+   * changed? Remembers it. (A quiet ring's exchanges change nothing.)
    */
-  #news(cw: boolean, from: NodeHandle, theirs: readonly NodeHandle[]): boolean {
-    const last = this.#heard[cw ? 0 : 1] as { id: Id | undefined; theirs: readonly NodeHandle[]; version: number }
-    const { leafSet } = this.#host
-    const version = leafSet.version
-    const full = leafSet.cw.length >= leafSet.half && leafSet.ccw.length >= leafSet.half
-    const same = full && last.version === version && last.id?.equals(from.id) === true && sameHandles(last.theirs, theirs)
-    this.#heard[cw ? 0 : 1] = { id: from.id, theirs, version }
+  #news(side: NeighbourNews, theirs: readonly NodeHandle[]): boolean {
+    const version = this.#host.leafSet.version
+    const same = side.version === version && sameHandles(side.theirs, theirs)
+    side.theirs = theirs
+    side.version = version
     return !same
   }
 
@@ -240,14 +236,12 @@ export class Maintenance {
   #probeTable(): void {
     const host = this.#host
     const now = this.#clock.now()
-    const deaths = host.liveness.deaths
-    const quiet = deaths === this.#tableDeaths
-    // Ticks come a period apart (±10 %): a quiet wait is over at the tick nearest its end.
-    if (quiet && now - this.#tableRanAt + C.TABLE_PROBE_INTERVAL_MS / 2 < this.#tableQuiet) return
+    // Ticks come a period apart (±10 %): a quiet wait is over at the tick nearest its end; a
+    // death since the last round ends it at once.
+    if (!this.#tableRounds.moved && now - this.#tableRanAt + C.TABLE_PROBE_INTERVAL_MS / 2 < this.#tableRounds.period) return
     const stale = this.#tableRanAt
     this.#tableRanAt = now
-    this.#tableDeaths = deaths
-    this.#tableQuiet = quiet ? Math.min(this.#tableQuiet * 2, C.TABLE_PROBE_INTERVAL_MS * C.TABLE_PROBE_BACKOFF) : C.TABLE_PROBE_INTERVAL_MS
+    this.#tableRounds.step()
     for (const e of host.table.entries()) {
       if (host.leafSet.has(e.handle.id) || host.liveness.lastHeard(e.handle.id) >= stale) continue
       void host.check(e.handle, false, 'table')
@@ -315,12 +309,29 @@ class Trickle {
     this.period = base
   }
 
+  /** Have the events moved since the last step? */
+  get moved(): boolean {
+    return this.#events() !== this.#seen
+  }
+
   /** Called at each run of the task: sets the period until the next. */
   step(): void {
     const n = this.#events()
     this.period = n !== this.#seen ? this.#base : Math.min(this.period * 2, this.#base * this.#backoff)
     this.#seen = n
   }
+}
+
+/** What we last had from a leaf-set neighbour: when it pushed its leaf set to us, and the last one it sent (and our leaf set's version then). */
+interface NeighbourNews {
+  readonly id: Id | undefined
+  pushedAt: number
+  theirs: readonly NodeHandle[]
+  version: number
+}
+
+function noNews(id: Id | undefined): NeighbourNews {
+  return { id, pushedAt: -Infinity, theirs: [], version: -1 }
 }
 
 /** The same handles in the same order (decoded handles usually share their objects). */

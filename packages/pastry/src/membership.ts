@@ -84,7 +84,12 @@ export class Membership {
    */
   #offerOne(h: NodeHandle, bound: RttBounds, announced: boolean): number | undefined {
     const { leafSet, table, liveness } = this.#host
-    if (this.#host.checking(h)) return undefined
+    if (this.#host.checking(h)) {
+      // Being checked already: the leaf set, if it wants it, takes it when that check answers
+      // (dropping it here would lose it for good where the same leaf set is not offered again).
+      if (!leafSet.has(h.id) && leafSet.wants(h.id)) void this.#host.check(h, true, 'candidate').then((r) => r?.ready === true && this.admit(h, true))
+      return undefined
+    }
     const cell = table.cellOf(h.id)
     if (cell === undefined) return undefined
     const occupant = table.get(cell.row, cell.col)

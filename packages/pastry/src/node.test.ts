@@ -227,3 +227,21 @@ describe('PastryNode handing on what it held while joining', () => {
     await other.node.stop()
   })
 })
+
+describe('PastryNode offering a candidate that is being checked', () => {
+  it('takes it into the leaf set when the check already running answers', async () => {
+    const { clock, transport, node } = await startedAtOne()
+    const peer = at('11', 'test:peer')
+    const check = node.check(peer, false, 'test')
+    const probe = pastryProtocol.decodeBytes((transport.sent.at(-1) as { data: Uint8Array }).data)
+    const nonce = probe.name === 'probe' ? probe.body.nonce : -1
+    // Offered while that check runs: no second probe, and the leaf set (short: it wants anyone) waits for the answer.
+    node.membership.offer([peer])
+    expect(transport.sent).toHaveLength(1)
+    transport.deliver(peer, pastryProtocol.encode('probeReply', { nonce, ready: true }))
+    await clock.advance(1)
+    expect(await check).toMatchObject({ ready: true })
+    expect(node.leafSet.has(peer.id)).toBe(true)
+    await node.stop()
+  })
+})

@@ -68,7 +68,14 @@ export class Prober {
     this.#host.checks('echo').inc()
     const { nonce, reply } = this.#echoes.open(h.id.hex, timeoutMs)
     const sentAt = this.#clock.now()
-    return { nonce, measured: reply.then((r) => r !== undefined && this.#measured(h, this.#clock.now() - sentAt)) }
+    return {
+      nonce,
+      measured: reply.then((r) => {
+        if (r === undefined) return false
+        this.#measured(h, this.#clock.now() - sentAt)
+        return true
+      }),
+    }
   }
 
   /** An echo from `from`; false if none from it waits under that nonce. */
@@ -76,13 +83,12 @@ export class Prober {
     return this.#echoes.settle(nonce, true, from.id.hex)
   }
 
-  /** Records a measured round trip to `h` (liveness and the table's copy); true. */
-  #measured(h: NodeHandle, rtt: number): true {
+  /** Records a measured round trip to `h` (liveness and the table's copy). */
+  #measured(h: NodeHandle, rtt: number): void {
     const { liveness, table } = this.#host
     liveness.observeRtt(h, rtt)
     const srtt = liveness.rtt(h.id)
     if (srtt !== undefined) table.setRtt(h.id, srtt)
-    return true
   }
 
   /** One probe with a timeout; undefined if it went unanswered. */
@@ -91,7 +97,10 @@ export class Prober {
     const { nonce, reply } = this.#probes.open(h.id.hex, timeoutMs)
     const sentAt = this.#clock.now()
     this.#host.send(h, 'probe', { nonce, leafSet: wantLeafSet, ...extra }, () => this.#probes.settle(nonce, undefined))
-    return reply.then((r) => (r === undefined ? undefined : (this.#measured(h, this.#clock.now() - sentAt), r)))
+    return reply.then((r) => {
+      if (r !== undefined) this.#measured(h, this.#clock.now() - sentAt)
+      return r
+    })
   }
 
   /**
