@@ -15,7 +15,7 @@ export class LeafSet {
   readonly self: NodeHandle
   readonly half: number
   /** Other nodes this node knows of, beyond the leaf set (the routing table's entries). */
-  readonly known: () => Iterable<NodeHandle>
+  readonly known: () => readonly NodeHandle[]
   #cw: NodeHandle[] = []
   #ccw: NodeHandle[] = []
   /** Ids of members (either side) and the distinct member list, rebuilt on change. */
@@ -32,7 +32,7 @@ export class LeafSet {
     return this.#version
   }
 
-  constructor(self: NodeHandle, size: number, known: () => Iterable<NodeHandle> = () => []) {
+  constructor(self: NodeHandle, size: number, known: () => readonly NodeHandle[] = () => []) {
     this.self = self
     this.half = Math.max(1, size >> 1)
     this.known = known
@@ -115,7 +115,11 @@ export class LeafSet {
   get knowsWholeRing(): boolean {
     if (this.#overlap) return true
     if (this.#cw.length >= this.half || this.#ccw.length >= this.half) return false
-    for (const h of this.known()) if (!h.id.equals(this.self.id) && !this.has(h.id)) return false
+    const known = this.known()
+    for (let i = 0; i < known.length; i++) {
+      const h = known[i] as NodeHandle
+      if (!h.id.equals(this.self.id) && !this.has(h.id)) return false
+    }
     return true
   }
 
@@ -197,7 +201,9 @@ export class LeafSet {
     // Measured from the far end outwards, in the side's direction.
     let best: NodeHandle | undefined
     let bestId = id
-    for (const h of this.known()) {
+    const known = this.known()
+    for (let i = 0; i < known.length; i++) {
+      const h = known[i] as NodeHandle
       if (!h.id.equals(end) && this.#compare(cw, end, h.id, bestId) < 0 && !h.id.equals(this.self.id) && !this.has(h.id)) {
         best = h
         bestId = h.id

@@ -22,6 +22,8 @@ export class RoutingTable {
   readonly #versions: number[]
   #count = 0
   #taken = 0
+  /** The entries' handles, kept until an entry changes (the leaf set scans them on every add while a side is short). */
+  #handles: NodeHandle[] | undefined
   /**
    * Spares per row, allocated with the row's first: `spares` slots per cell, the handle, its id's
    * fingerprint (NaN in an empty slot: a scan compares numbers, and reads an id only when they
@@ -121,6 +123,7 @@ export class RoutingTable {
       r[cell.col] = { handle, rtt }
       this.#count++
       this.#taken++
+      this.#handles = undefined
       this.#touch(cell.row)
       return { taken: true }
     }
@@ -132,6 +135,7 @@ export class RoutingTable {
       this.#dropSpare(handle.id, cell.row, cell.col)
       r[cell.col] = { handle, rtt }
       this.#taken++
+      this.#handles = undefined
       this.#touch(cell.row)
       return { taken: true, displaced: cur.handle }
     }
@@ -247,6 +251,7 @@ export class RoutingTable {
     if (r === undefined || e === undefined || !e.handle.id.equals(id)) return false
     r[cell.col] = undefined
     this.#count--
+    this.#handles = undefined
     this.#touch(cell.row)
     return true
   }
@@ -258,8 +263,16 @@ export class RoutingTable {
     }
   }
 
-  /** The entries' handles. */
-  *handles(): IterableIterator<NodeHandle> {
-    for (const e of this.entries()) yield e.handle
+  /** The entries' handles, row by row. Do not modify the returned array (it is kept until an entry changes). */
+  handles(): readonly NodeHandle[] {
+    if (this.#handles === undefined) {
+      const out: NodeHandle[] = []
+      for (const r of this.#rows) {
+        if (r === undefined) continue
+        for (const e of r) if (e !== undefined) out.push(e.handle)
+      }
+      this.#handles = out
+    }
+    return this.#handles
   }
 }
