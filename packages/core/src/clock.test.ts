@@ -37,6 +37,31 @@ describe(`VirtualClock (seed ${SEED})`, () => {
     expect(trace).toEqual([10, 15])
   })
 
+  it('with a resolution, fires each timer at the first grid instant at or after its time, timers of one step together', async () => {
+    const clock = new VirtualClock(0, { resolutionMs: 1 })
+    const seen: Array<[string, number]> = []
+    const at = (name: string) => () => seen.push([name, clock.now()])
+    clock.setTimeout(at('b@1.3'), 1.3)
+    clock.setTimeout(at('a@0.2'), 0.2)
+    clock.setTimeout(at('c@2'), 2)
+    clock.setTimeout(at('d@1.9'), 1.9)
+    const t = clock.setInterval(at('i'), 2.5)
+    await clock.advance(0.5)
+    // Never early: a@0.2 waits for the grid instant 1.
+    expect(seen).toEqual([])
+    await clock.advance(5)
+    t.cancel()
+    // Same instant: scheduling order; the interval keeps its period from its last instant.
+    expect(seen).toEqual([
+      ['a@0.2', 1],
+      ['b@1.3', 2],
+      ['c@2', 2],
+      ['d@1.9', 2],
+      ['i', 3],
+    ])
+    expect(() => new VirtualClock(0, { resolutionMs: -1 })).toThrow(RangeError)
+  })
+
   it('repeats intervals until cancelled', async () => {
     const clock = new VirtualClock()
     let n = 0

@@ -3,7 +3,7 @@ import { Id, Rng, VirtualClock, createMetrics, isEpostError, silentLogger } from
 import type { Logger, Metrics, NodeHandle } from '@epost/core'
 import { PastryNode, pastry } from '@epost/pastry'
 import type { PastryInit } from '@epost/pastry'
-import { SimNetwork } from '@epost/transport/sim'
+import { SIM_LATENCY_RESOLUTION_MS, SimNetwork } from '@epost/transport/sim'
 import { createTestCa } from './identities.js'
 import { NearestIndex } from './nearest.js'
 import { closestOnRing } from './ring-order.js'
@@ -30,7 +30,8 @@ export interface SimMember {
  * of live, ready nodes in ring order.
  */
 export class SimRing {
-  readonly clock = new VirtualClock()
+  /** Timers on the network's 1 ms grid: an instant per millisecond at most, as frames arrive. */
+  readonly clock = new VirtualClock(0, { resolutionMs: SIM_LATENCY_RESOLUTION_MS })
   readonly rng: Rng
   readonly network: SimNetwork
   readonly metrics: Metrics = createMetrics()

@@ -3,7 +3,7 @@ import { Id, Rng, VirtualClock, createMetrics, handle } from '@epost/core'
 import type { Metrics, NodeCredentials, NodeHandle } from '@epost/core'
 import { pastry } from '@epost/pastry'
 import type { PastryInit, PastryNode } from '@epost/pastry'
-import { SimNetwork } from '@epost/transport/sim'
+import { SIM_LATENCY_RESOLUTION_MS, SimNetwork } from '@epost/transport/sim'
 import type { Point, SimTransport } from '@epost/transport/sim'
 import { createTestCa } from '../identities.js'
 import { NearestIndex } from '../nearest.js'
@@ -75,7 +75,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   globalThis.gc?.()
   const heap0 = process.memoryUsage().heapUsed
   const n = o.nodes
-  const clock = new VirtualClock()
+  const clock = new VirtualClock(0, { resolutionMs: SIM_LATENCY_RESOLUTION_MS })
   const rng = new Rng(o.seed)
   const ca = createTestCa(rng.fork('ca'), () => clock.now())
   const exchange = new ShardExchange(init.buffers, shard)
