@@ -22,13 +22,13 @@ function closestAcross(pts: Point[], shardOf: Uint16Array, model: LatencyModel):
 describe(`planShards (seed ${SEED})`, () => {
   it('keeps nodes closer than the lookahead in one shard, and the shards even', () => {
     const model = sphereLatency()
-    // Dense enough that near pairs exist (about 20 under 1.5 ms among 3,000 points).
+    // Dense enough that near pairs exist (hundreds under 3.5 ms among 3,000 points), in small groups.
     const pts = points(model, 3000)
     const plan = planShards(pts, 2, model)
-    expect(plan.lookaheadMs).toBe(2)
+    expect(plan.lookaheadMs).toBe(4)
     expect(closestAcross(pts, plan.shardOf, model)).toBeGreaterThanOrEqual(plan.lookaheadMs)
     const zero = plan.shardOf.filter((s) => s === 0).length
-    expect(Math.abs(zero - 1500)).toBeLessThanOrEqual(2)
+    expect(Math.abs(zero - 1500)).toBeLessThanOrEqual(20)
     // The same points give the same plan (every shard computes it on its own).
     expect(planShards(pts, 2, model).shardOf).toEqual(plan.shardOf)
   })
@@ -44,7 +44,7 @@ describe(`planShards (seed ${SEED})`, () => {
   it('needs no grouping when every pair is far enough apart', () => {
     const model = constantLatency(5)
     const plan = planShards(points(model, 10), 3, model)
-    expect(plan.lookaheadMs).toBe(2)
+    expect(plan.lookaheadMs).toBe(4)
     expect([...plan.shardOf]).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
   })
 })
