@@ -72,13 +72,35 @@ function noop(): void {}
 /** The heap is compacted only past this many cancelled timers (small heaps are cheap anyway). */
 const COMPACT_MIN = 4096
 
-interface Scheduled {
+/**
+ * A timer in the queue, and the handle its creator cancels it by: one object per timer (a
+ * simulation makes millions, mostly timeouts that get cancelled).
+ */
+class Scheduled implements Timer {
   at: number
   seq: number
   fn: () => void
   /** Will not fire again: cancelled, or a one-shot timer that fired. */
-  done: boolean
-  interval: number
+  done = false
+  readonly interval: number
+  readonly #onCancel: () => void
+
+  constructor(at: number, seq: number, fn: () => void, interval: number, onCancel: () => void) {
+    this.at = at
+    this.seq = seq
+    this.fn = fn
+    this.interval = interval
+    this.#onCancel = onCancel
+  }
+
+  cancel(): void {
+    if (this.done) return
+    // The entry stays in the heap until its time comes (or the heap is compacted); what the
+    // callback holds need not.
+    this.done = true
+    this.fn = noop
+    this.#onCancel()
+  }
 }
 
 /**
@@ -223,18 +245,14 @@ export class VirtualClock implements Clock {
   }
 
   #schedule(fn: () => void, delay: number, interval: number): Timer {
-    const s: Scheduled = { at: this.#due(this.#now, delay), seq: this.#seq++, fn, done: false, interval }
+    const s = new Scheduled(this.#due(this.#now, delay), this.#seq++, fn, interval, this.#onCancel)
     this.#heap.push(s)
-    return {
-      cancel: () => {
-        if (s.done) return
-        // The entry stays in the heap until its time comes (or the heap is compacted); what the
-        // callback holds need not.
-        s.done = true
-        s.fn = noop
-        if (++this.#cancelled > COMPACT_MIN && this.#cancelled * 2 > this.#heap.size) this.#compact()
-      },
-    }
+    return s
+  }
+
+  /** A timer was cancelled (Scheduled.cancel): one function for all of them. */
+  readonly #onCancel = (): void => {
+    if (++this.#cancelled > COMPACT_MIN && this.#cancelled * 2 > this.#heap.size) this.#compact()
   }
 
   /**

@@ -8,7 +8,7 @@ import type { Clock, Timer } from '@epost/core'
  */
 export class PendingReplies<T> {
   readonly #clock: Clock
-  readonly #pending = new Map<number, { peer: string; timer: Timer; resolve: (r: T | undefined) => void }>()
+  readonly #pending = new Map<number, { peer: string; openedAt: number; timer: Timer; resolve: (r: T | undefined) => void }>()
   #seq = 0
 
   constructor(clock: Clock) {
@@ -27,9 +27,15 @@ export class PendingReplies<T> {
         this.#pending.delete(nonce)
         resolve(undefined)
       }, timeoutMs)
-      this.#pending.set(nonce, { peer, timer, resolve })
+      this.#pending.set(nonce, { peer, openedAt: this.#clock.now(), timer, resolve })
     })
     return { nonce, reply }
+  }
+
+  /** When the request under `nonce` to `from` (its id, hex) was opened, if it still waits. */
+  openedAt(nonce: number, from: string): number | undefined {
+    const p = this.#pending.get(nonce)
+    return p === undefined || p.peer !== from ? undefined : p.openedAt
   }
 
   /**

@@ -91,16 +91,12 @@ export class Prober {
     if (srtt !== undefined) table.setRtt(h.id, srtt)
   }
 
-  /** One probe with a timeout; undefined if it went unanswered. */
-  probe(h: NodeHandle, wantLeafSet: boolean, timeoutMs = this.#host.liveness.rto(h.id), extra: ProbeExtra = {}): Promise<ProbeReply | undefined> {
+  /** One probe with a timeout; undefined if it went unanswered. Its RTT is measured when the reply comes (onProbeReply). */
+  probe(h: NodeHandle, wantLeafSet: boolean, timeoutMs = this.#host.liveness.rto(h.id), extra?: ProbeExtra): Promise<ProbeReply | undefined> {
     if (!this.#host.isRunning()) return Promise.resolve(undefined)
     const { nonce, reply } = this.#probes.open(h.id.hex, timeoutMs)
-    const sentAt = this.#clock.now()
-    this.#host.send(h, 'probe', { nonce, leafSet: wantLeafSet, ...extra }, () => this.#probes.settle(nonce, undefined))
-    return reply.then((r) => {
-      if (r !== undefined) this.#measured(h, this.#clock.now() - sentAt)
-      return r
-    })
+    this.#host.send(h, 'probe', extra === undefined ? { nonce, leafSet: wantLeafSet } : { nonce, leafSet: wantLeafSet, ...extra }, () => this.#probes.settle(nonce, undefined))
+    return reply
   }
 
   /**
@@ -146,8 +142,11 @@ export class Prober {
     return reply
   }
 
-  /** A probe reply from `from`; false if no probe to it waits under that nonce. */
+  /** A probe reply from `from`; false if no probe to it waits under that nonce. Measured before whoever waits for it sees it. */
   onProbeReply(from: NodeHandle, reply: ProbeReply): boolean {
+    const sentAt = this.#probes.openedAt(reply.nonce, from.id.hex)
+    if (sentAt === undefined) return false
+    this.#measured(from, this.#clock.now() - sentAt)
     return this.#probes.settle(reply.nonce, reply, from.id.hex)
   }
 

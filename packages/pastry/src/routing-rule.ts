@@ -36,16 +36,25 @@ export class RoutingRule {
     this.#spareAge.death(this.#clock.now())
   }
 
+  /** The hops the message being routed has failed at (nextHop's argument, for the checks below). */
+  #exclude: ReadonlySet<string> | undefined
+
+  /** Neither suspected nor dead, nor failed for this message. Made once: nextHop runs per hop. */
+  readonly #usable = (h: NodeHandle): boolean => this.#exclude?.has(h.id.hex) !== true && this.#host.liveness.usable(h.id)
+
+  /** #usable, and not a handle found to be forged since it was noted (spares). */
+  readonly #usableSpare = (h: NodeHandle): boolean => this.#usable(h) && !this.#host.liveness.forged(h)
+
   /** The next hop toward `key`, or undefined when this node is the root. */
   nextHop(key: Id, exclude?: ReadonlySet<string>): NodeHandle | undefined {
     const { localHandle: self, leafSet, table, liveness, b } = this.#host
-    const usable = (h: NodeHandle): boolean => exclude?.has(h.id.hex) !== true && liveness.usable(h.id)
+    this.#exclude = exclude
+    const usable = this.#usable
     if (key.equals(self.id)) return undefined
     if (leafSet.covers(key)) {
       // Choosing the root: a merely suspected node stays a candidate (if it is slow rather than
       // dead, handing its keys to a neighbour would give them two roots); only a dead verdict,
       // or a failed attempt on this message, moves the root.
-      const candidate = (h: NodeHandle): boolean => exclude?.has(h.id.hex) !== true && liveness.status(h.id) !== 'dead'
       const members = leafSet.members()
       const tops = leafSet.memberTops()
       let best = self
@@ -53,7 +62,7 @@ export class RoutingRule {
       for (let i = 0; i < members.length; i++) {
         const h = members[i] as NodeHandle
         const c = key.closerTop(tops[i] as number, bestTop)
-        if (c > 0 || (c === 0 && !key.isCloser(h.id, best.id)) || !candidate(h)) continue
+        if (c > 0 || (c === 0 && !key.isCloser(h.id, best.id)) || exclude?.has(h.id.hex) === true || liveness.status(h.id) === 'dead') continue
         best = h
         bestTop = tops[i] as number
       }
@@ -64,7 +73,7 @@ export class RoutingRule {
     const e = table.get(row, col)
     if (e !== undefined && usable(e.handle)) {
       if (table.spareSlots === 0) return e.handle
-      const near = this.#closestNear(key, row, col, usable)
+      const near = this.#closestNear(key, row, col)
       return near === undefined ? e.handle : hopThroughCell(key, e.handle, near, leafSet.estimatedRingSize())
     }
     // Rare case: any known node that shares as long a prefix and is numerically closer.
@@ -85,21 +94,19 @@ export class RoutingRule {
    * beside it, and those cells' entries: a key near the edge of its cell often has its root across the
    * edge, where the cell's own nodes would reach it only through one more hop.
    */
-  #closestNear(key: Id, row: number, col: number, usable: (h: NodeHandle) => boolean): NodeHandle | undefined {
-    const { table, liveness, leafSet } = this.#host
+  #closestNear(key: Id, row: number, col: number): NodeHandle | undefined {
+    const { table, leafSet } = this.#host
     const now = this.#clock.now()
     const since = now - this.#spareAge.maxAge(now, leafSet.size)
     // A spare found to be a forged handle since it was noted is not tried again.
-    const ok = (h: NodeHandle): boolean => usable(h) && !liveness.forged(h)
+    const ok = this.#usableSpare
     let best = table.closestSpare(row, col, key, since, ok)
-    const better = (h: NodeHandle | undefined): void => {
-      if (h !== undefined && (best === undefined || key.isCloser(h.id, best.id))) best = h
-    }
     for (let c = col - 1; c <= col + 1; c += 2) {
       if (c < 0 || c >= table.cols) continue
-      better(table.closestSpare(row, c, key, since, ok))
+      const spare = table.closestSpare(row, c, key, since, ok)
+      if (spare !== undefined && (best === undefined || key.isCloser(spare.id, best.id))) best = spare
       const x = table.get(row, c)?.handle
-      if (x !== undefined && ok(x)) better(x)
+      if (x !== undefined && ok(x) && (best === undefined || key.isCloser(x.id, best.id))) best = x
     }
     return best
   }
