@@ -84,6 +84,25 @@ describe('Id', () => {
     )
   })
 
+  it('reads prefixes and digits from fingerprints exactly as bigint arithmetic does, for ids made any way', () => {
+    // Pairs that share a prefix of any length (0..32 digits), made from hex, bytes and bigints:
+    // the fingerprint comes from the bytes in fromBytes and is parsed from the hex otherwise.
+    const pair = fc.tuple(arbId, fc.integer({ min: 0, max: 32 }), arbId, fc.integer({ min: 0, max: 2 })).map(([a, shared, c, how]) => {
+      const hex = a.hex.slice(0, shared) + c.hex.slice(shared)
+      const b = how === 0 ? Id.fromHex(hex) : how === 1 ? Id.fromBytes(Buffer.from(hex, 'hex')) : Id.fromBigInt(BigInt('0x' + hex))
+      return [how === 1 ? Id.fromBytes(Buffer.from(a.hex, 'hex')) : a, b] as const
+    })
+    fc.assert(
+      fc.property(pair, ([x, y]) => {
+        expect(x.fingerprint).toBe(Number(x.value >> 80n))
+        expect(y.fingerprint).toBe(Number(y.value >> 80n))
+        // b = 1 takes the bigint path: whole shared digits are its bits / 4.
+        expect(x.sharedPrefixLength(y)).toBe(Math.floor(x.sharedPrefixLength(y, 1) / 4))
+        for (let i = 0; i < 32; i++) expect(y.digit(i)).toBe(Number((y.value >> BigInt(124 - 4 * i)) & 15n))
+      }),
+    )
+  })
+
   it('computes shared prefix length for any b', () => {
     const a = Id.fromHex('abcd0000000000000000000000000000')
     const b = Id.fromHex('abce0000000000000000000000000000')

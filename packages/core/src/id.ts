@@ -16,6 +16,9 @@ const HEX_RE = /^[0-9a-f]{32}$/
 const TOP_BITS = 48
 const TOP_RING = 2 ** TOP_BITS
 const TOP_HALF = TOP_RING / 2
+/** Hex digits in the fingerprint, and the value of its lower half (24 bits: a 32-bit int holds each half). */
+const TOP_DIGITS = TOP_BITS / 4
+const HALF_TOP = 2 ** (TOP_BITS / 2)
 
 /** Clockwise distance between two top-bit values, in top units (0 .. TOP_RING - 1). */
 function topCw(from: number, to: number): number {
@@ -84,7 +87,10 @@ export class Id {
     }
     // Buffers (what msgpack decodes binary into) convert in place; other arrays through a view.
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    return new Id(buf.toString('hex', offset, offset + ID_BYTES), undefined)
+    const id = new Id(buf.toString('hex', offset, offset + ID_BYTES), undefined)
+    // The fingerprint from the bytes at hand (later it would be parsed from the hex string).
+    id.#top = buf.readUIntBE(offset, TOP_BITS / 8)
+    return id
   }
 
   /** Uniformly random id from a source of random bytes (an Rng or a CSPRNG). */
@@ -99,7 +105,11 @@ export class Id {
 
   /** Digit `i` (0 = most significant) in base 2^b. b must divide 128 and be at most 16. */
   digit(i: number, b = 4): number {
-    if (b === 4) return parseInt(this.hex[i] as string, 16)
+    if (b === 4) {
+      // The first TOP_DIGITS digits are in the fingerprint: no string is read.
+      if (i < TOP_DIGITS) return Math.floor(this.fingerprint / 2 ** (4 * (TOP_DIGITS - 1 - i))) % 16
+      return parseInt(this.hex[i] as string, 16)
+    }
     const shift = BigInt(ID_BITS - (i + 1) * b)
     return Number((this.value >> shift) & ((1n << BigInt(b)) - 1n))
   }
@@ -107,9 +117,18 @@ export class Id {
   /** Number of leading base-2^b digits shared with `other`. */
   sharedPrefixLength(other: Id, b = 4): number {
     if (b === 4) {
+      // Ids that differ in their fingerprints (nearly all) differ in one of its digits: found by
+      // the leading zeros of the fingerprints' difference, in two exact 24-bit halves.
+      const x = this.fingerprint
+      const y = other.fingerprint
+      if (x !== y) {
+        const hi = Math.floor(x / HALF_TOP) ^ Math.floor(y / HALF_TOP)
+        if (hi !== 0) return (Math.clz32(hi) - 8) >> 2
+        return TOP_DIGITS / 2 + ((Math.clz32((x % HALF_TOP) ^ (y % HALF_TOP)) - 8) >> 2)
+      }
       const a = this.hex
       const o = other.hex
-      let i = 0
+      let i = TOP_DIGITS
       while (i < ID_HEX && a.charCodeAt(i) === o.charCodeAt(i)) i++
       return i
     }
@@ -196,6 +215,7 @@ export class Id {
     const t = this.fingerprint
     const d = topOrder(topCw(t, a.fingerprint), topCw(t, b.fingerprint))
     if (d !== 0) return d
+    if (a === b || a.hex === b.hex) return 0
     const x = this.cwDistance(a)
     const y = this.cwDistance(b)
     return x < y ? -1 : x > y ? 1 : 0
@@ -206,6 +226,7 @@ export class Id {
     const t = this.fingerprint
     const d = topOrder(topCw(a.fingerprint, t), topCw(b.fingerprint, t))
     if (d !== 0) return d
+    if (a === b || a.hex === b.hex) return 0
     const x = this.ccwDistance(a)
     const y = this.ccwDistance(b)
     return x < y ? -1 : x > y ? 1 : 0

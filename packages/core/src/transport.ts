@@ -20,6 +20,14 @@ export interface TransportStats {
 }
 
 /**
+ * A settled promise a transport's `send` may return for a frame it handed to the network at once
+ * (the simulator does for every frame): a caller that sees it knows the send is done without
+ * waiting on it, and attaches no handler (in a large simulation a handler per frame costs a
+ * promise and a microtask each).
+ */
+export const SENT: Promise<void> = Promise.resolve()
+
+/**
  * Moves opaque frames between authenticated nodes. At most once, unordered across peers, no
  * delivery guarantee: the overlay adds acks and retries where it needs them.
  */
@@ -32,7 +40,8 @@ export interface Transport extends Startable {
    * Queues `data` for `to`. Resolves once the frame is handed to the network (after waiting for
    * back-pressure to ease); rejects with EPOST_TRANSPORT_UNREACHABLE if no connection can be had,
    * EPOST_TRANSPORT_PEER_MISMATCH if the node at that address is not `to.id`, and
-   * EPOST_TRANSPORT_FRAME_TOO_LARGE for an oversized frame.
+   * EPOST_TRANSPORT_FRAME_TOO_LARGE for an oversized frame. May return SENT when the frame is
+   * already handed over.
    */
   send(to: NodeHandle, data: Uint8Array, options?: { signal?: AbortSignal }): Promise<void>
   /** Sets the one handler for inbound frames (the node's dispatcher). */

@@ -66,15 +66,20 @@ export class LeafSet {
 
   #changed(): void {
     this.#version++
-    const out = [...this.#cw]
-    const ids = new Set(out.map((h) => h.id.hex))
-    for (const h of this.#ccw) {
-      if (ids.has(h.id.hex)) continue
-      ids.add(h.id.hex)
-      out.push(h)
+    const out: NodeHandle[] = []
+    const ids = new Set<string>()
+    for (const side of [this.#cw, this.#ccw]) {
+      for (let i = 0; i < side.length; i++) {
+        const h = side[i] as NodeHandle
+        if (ids.has(h.id.hex)) continue
+        ids.add(h.id.hex)
+        out.push(h)
+      }
     }
+    const tops = new Float64Array(out.length)
+    for (let i = 0; i < out.length; i++) tops[i] = (out[i] as NodeHandle).id.fingerprint
     this.#members = out
-    this.#tops = Float64Array.from(out, (h) => h.id.fingerprint)
+    this.#tops = tops
     this.#ids = ids
     this.#overlap = out.length < this.#cw.length + this.#ccw.length
   }

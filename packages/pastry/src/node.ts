@@ -1,4 +1,4 @@
-import { EpostError, Lifecycle, createMetrics, handleToWire, silentLogger } from '@epost/core'
+import { EpostError, Lifecycle, SENT, createMetrics, handleToWire, silentLogger } from '@epost/core'
 import { schema } from '@epost/codec'
 import type { Application, Clock, Counter, Endpoint, Id, Logger, Metrics, NodeHandle, Overlay, Rng, Startable, Transport } from '@epost/core'
 import { isEpostError } from '@epost/core'
@@ -263,7 +263,9 @@ export class PastryNode implements Overlay, Startable {
     let sent = this.#sent[name]
     if (sent === undefined) this.#sent[name] = sent = this.metrics.counter(`epost_pastry_sent_${name}_total`)
     sent.inc()
-    this.#transport.send(to, bytes).catch((err: unknown) => {
+    const sending = this.#transport.send(to, bytes)
+    if (sending === SENT) return
+    sending.catch((err: unknown) => {
       if (isEpostError(err, 'EPOST_TRANSPORT_PEER_MISMATCH')) {
         // The address does not belong to the id we were told: never use this handle. Only a
         // handle we hold ourselves leaves our state; the node that really has the id is not

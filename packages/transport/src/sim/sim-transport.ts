@@ -1,4 +1,4 @@
-import { Lifecycle, abortError } from '@epost/core'
+import { Lifecycle, SENT, abortError } from '@epost/core'
 import type { EpostError, FrameHandler, Id, Logger, NodeHandle, Transport, TransportStats } from '@epost/core'
 import { frameTooLarge, notStarted, stopped } from '../errors.js'
 import type { Point } from './latency.js'
@@ -9,8 +9,6 @@ export interface SimLink {
   transmit(from: SimTransport, to: NodeHandle, data: Uint8Array): EpostError | undefined
   readonly logger: Logger
 }
-
-const RESOLVED: Promise<void> = Promise.resolve()
 
 /**
  * One node's attachment to a SimNetwork. Created by `network.createTransport`; its address and
@@ -69,7 +67,7 @@ export class SimTransport implements Transport {
     if (signal !== undefined && signal.aborted) return Promise.reject(abortError(signal))
     if (data.length > this.maxFrameBytes) return Promise.reject(frameTooLarge(data.length, this.maxFrameBytes))
     const err = this.#link.transmit(this, to, data)
-    return err === undefined ? RESOLVED : Promise.reject(err)
+    return err === undefined ? SENT : Promise.reject(err)
   }
 
   onFrame(handler: FrameHandler): void {
