@@ -127,6 +127,17 @@ describe('sign / verify', () => {
     expect(verify(signingKeyPairFromSeed(key).publicKey, m, second)).toBe(true)
   })
 
+  it('verifies with the current bytes of a reused public key array', () => {
+    const a = generateSigningKeyPair()
+    const b = generateSigningKeyPair()
+    const m = new Uint8Array([4, 5, 6])
+    const key = Uint8Array.from(a.publicKey)
+    expect(verify(key, m, sign(a.privateKey, m))).toBe(true)
+    key.set(b.publicKey) // the cached OpenSSL key must not outlive the bytes
+    expect(verify(key, m, sign(a.privateKey, m))).toBe(false)
+    expect(verify(key, m, sign(b.privateKey, m))).toBe(true)
+  })
+
   it('rejects a signature by another key, and tampered messages', () => {
     const a = generateSigningKeyPair()
     const b = generateSigningKeyPair()

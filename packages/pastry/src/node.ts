@@ -83,6 +83,8 @@ export class PastryNode implements Overlay, Startable {
   }
   #ready = false
   readonly #sent: Partial<Record<PastryMessageName, Counter>> = {}
+  /** Probe counters by reason (Prober.checks). */
+  readonly #checkCounters = new Map<string, Counter>()
   readonly #m: { malformed: Counter; control: Counter }
   /** @internal who is in the leaf set and the table (candidates, PNS, repair): for the join and maintenance. */
   readonly membership: Membership
@@ -119,7 +121,12 @@ export class PastryNode implements Overlay, Startable {
         isRunning: () => this.#lifecycle.running,
         send: (to, name, body, onFail) => this.#send(to, name, body, onFail),
         declareDead: (h) => this.membership.declareDead(h),
-        checks: (reason) => counter(`probe_${reason}`),
+        checks: (reason) => {
+          // Asked for at every probe: looked up by reason, not by a name built each time.
+          let c = this.#checkCounters.get(reason)
+          if (c === undefined) this.#checkCounters.set(reason, (c = counter(`probe_${reason}`)))
+          return c
+        },
       },
       this.#clock,
       this.#opts.probeRetries,

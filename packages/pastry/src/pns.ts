@@ -121,9 +121,14 @@ export class CellHolds {
     const q = this.#held.get(this.#key(cell))
     if (q === undefined) return false
     // Heard of from several nodes: each bounds it, and together they bound it tighter.
-    const same = q.find((w) => w.h.id.equals(h.id))
-    if (same !== undefined) same.bounds = { least: Math.max(same.bounds.least, bounds.least), most: Math.min(same.bounds.most, bounds.most) }
-    else if (q.length < MAX_QUEUED_PER_CELL) q.push({ h, bounds })
+    for (let i = 0; i < q.length; i++) {
+      const same = q[i] as Waiting
+      if (same.h === h || same.h.id.equals(h.id)) {
+        same.bounds = { least: Math.max(same.bounds.least, bounds.least), most: Math.min(same.bounds.most, bounds.most) }
+        return true
+      }
+    }
+    if (q.length < MAX_QUEUED_PER_CELL) q.push({ h, bounds })
     return true
   }
 

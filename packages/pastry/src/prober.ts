@@ -108,24 +108,30 @@ export class Prober {
     const running = this.#checks.get(h)
     if (running !== undefined) return running
     const { liveness } = this.#host
+    const counter = this.#host.checks(reason)
     const run = (async () => {
-      const startedAt = this.#clock.now()
-      let timeout = liveness.rto(h.id)
-      for (let attempt = 0; attempt <= this.#retries; attempt++) {
-        this.#host.checks(reason).inc()
-        const r = await this.probe(h, wantLeafSet, timeout, extra)
-        if (!this.#host.isRunning()) return undefined
-        if (r !== undefined) return r
-        // A handle that lies about its id says nothing about the node that has the id.
-        if (liveness.forged(h)) return undefined
-        liveness.suspect(h)
-        timeout = Math.min(timeout * 2, C.RTO_MAX_MS * 2)
+      try {
+        const startedAt = this.#clock.now()
+        let timeout = liveness.rto(h.id)
+        for (let attempt = 0; attempt <= this.#retries; attempt++) {
+          counter.inc()
+          const r = await this.probe(h, wantLeafSet, timeout, extra)
+          if (!this.#host.isRunning()) return undefined
+          if (r !== undefined) return r
+          // A handle that lies about its id says nothing about the node that has the id.
+          if (liveness.forged(h)) return undefined
+          liveness.suspect(h)
+          timeout = Math.min(timeout * 2, C.RTO_MAX_MS * 2)
+        }
+        // Any frame from it meanwhile (a late reply included) proves it alive, only slow: a node
+        // declared dead while it still serves would leave its keys with two roots.
+        if (liveness.lastHeard(h.id) <= startedAt) this.#host.declareDead(h)
+        return undefined
+      } finally {
+        // The body awaits its first probe before it can get here, so the run is in #checks by then.
+        this.#checks.delete(h)
       }
-      // Any frame from it meanwhile (a late reply included) proves it alive, only slow: a node
-      // declared dead while it still serves would leave its keys with two roots.
-      if (liveness.lastHeard(h.id) <= startedAt) this.#host.declareDead(h)
-      return undefined
-    })().finally(() => this.#checks.delete(h))
+    })()
     this.#checks.set(h, run)
     return run
   }

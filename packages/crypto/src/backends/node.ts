@@ -21,6 +21,8 @@ interface CachedKey {
   key: KeyObject
 }
 const privateKeyCache: Record<Curve, WeakMap<Uint8Array, CachedKey>> = { Ed25519: new WeakMap(), X25519: new WeakMap() }
+/** The same for public keys: a verifier checks many signatures with one key (a CA's, a user's). */
+const publicKeyCache: Record<Curve, WeakMap<Uint8Array, CachedKey>> = { Ed25519: new WeakMap(), X25519: new WeakMap() }
 
 function b64u(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
@@ -36,7 +38,12 @@ function privateKeyObject(crv: Curve, raw: Uint8Array): KeyObject {
 }
 
 function publicKeyObject(crv: Curve, raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv, x: b64u(raw) }, format: 'jwk' })
+  const cache = publicKeyCache[crv]
+  const hit = cache.get(raw)
+  if (hit !== undefined && Buffer.compare(hit.snapshot, raw) === 0) return hit.key
+  const key = createPublicKey({ key: { kty: 'OKP', crv, x: b64u(raw) }, format: 'jwk' })
+  cache.set(raw, { snapshot: Uint8Array.from(raw), key })
+  return key
 }
 
 function rawPublicKey(key: KeyObject): Uint8Array {
