@@ -192,8 +192,9 @@ export function handlesToWire(handles: readonly NodeHandle[]): [Uint8Array, stri
   const addrs = new Array<string>(handles.length)
   for (let i = 0; i < handles.length; i++) {
     const h = handles[i] as NodeHandle
-    // Straight from the id's hex form: no per-id byte array.
-    ids.write(h.id.hex, i * ID_BYTES, ID_BYTES, 'hex')
+    // The id's own bytes (made once per Id and kept: handles are shared, and the same few go
+    // into every leaf set and row this node sends).
+    ids.set(h.id.bytes, i * ID_BYTES)
     addrs[i] = h.address
   }
   return [ids, addrs]

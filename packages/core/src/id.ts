@@ -139,7 +139,9 @@ export class Id {
   }
 
   equals(other: Id): boolean {
-    return this.hex === other.hex
+    // The fingerprints sit in the Id objects themselves: different ids nearly always differ
+    // there, and the hex strings' characters are read only for equal ones.
+    return this === other || (this.fingerprint === other.fingerprint && this.hex === other.hex)
   }
 
   /** Clockwise distance from this id to `other` (0 .. 2^128-1). */

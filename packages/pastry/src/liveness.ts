@@ -273,5 +273,5 @@ function idKey(id: Id): number {
 
 /** Equal ids; the same Id object (decoded handles share theirs) needs no string compare. */
 function sameId(a: Id, b: Id): boolean {
-  return a === b || a.hex === b.hex
+  return a.equals(b)
 }
