@@ -22,6 +22,8 @@ export interface WindowNews {
   sent: number
   /** It failed: every shard stops. */
   failed: boolean
+  /** Its young generation is nearly full: every shard scavenges at this barrier (shard.ts). */
+  wantsScavenge: boolean
 }
 
 /** A frame from another shard. */
@@ -136,6 +138,7 @@ export class ShardExchange {
     me.view.setFloat64(base + 24, this.#minArrival, true)
     me.view.setFloat64(base + 32, news.delivered, true)
     me.view.setFloat64(base + 40, news.sent, true)
+    me.view.setUint32(base + 48, news.wantsScavenge ? 1 : 0, true)
     Atomics.store(this.#control, 1 + this.shard, w)
     Atomics.notify(this.#control, 1 + this.shard)
 
@@ -154,6 +157,7 @@ export class ShardExchange {
         nextLocal: view.getFloat64(base + 16, true),
         delivered: view.getFloat64(base + 32, true),
         sent: view.getFloat64(base + 40, true),
+        wantsScavenge: view.getUint32(base + 48, true) === 1,
         ready,
       })
       const m = view.getFloat64(base + 24, true)

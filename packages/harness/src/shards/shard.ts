@@ -1,3 +1,4 @@
+import { getHeapSpaceStatistics } from 'node:v8'
 import { schema } from '@epost/codec'
 import { Id, Rng, VirtualClock, createMetrics, handle } from '@epost/core'
 import type { Metrics, NodeCredentials, NodeHandle } from '@epost/core'
@@ -68,6 +69,13 @@ interface Known {
 }
 
 const SIM_ADDRESS = 'sim:'
+/**
+ * A shard whose young generation is this full asks every shard to scavenge at the next barrier:
+ * a scavenge in one shard alone (60-90 ms at 10,000 nodes) keeps the others waiting for all of it,
+ * while scavenges taken together overlap. Needs --expose-gc (npm run sim passes it); without it
+ * each shard collects on its own.
+ */
+const SCAVENGE_TOGETHER_AT = 0.8
 
 export async function runShard(init: ShardInit, post: (m: ShardMessage) => void): Promise<void> {
   const { shard, shards, options: o } = init
@@ -185,6 +193,15 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     if (to !== undefined && from !== undefined && mine(f.to)) network.arrive(from, to, f.data, f.at)
   }
 
+  const scavenge = (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc
+  const newSpace = getHeapSpaceStatistics().findIndex((x) => x.space_name === 'new_space')
+  /** How full the young generation is (0 without --expose-gc: nothing to coordinate). */
+  const youngFill = (): number => {
+    if (scavenge === undefined || newSpace < 0) return 0
+    const x = getHeapSpaceStatistics()[newSpace]
+    return x === undefined ? 0 : x.space_used_size / Math.max(1, x.space_used_size + x.space_available_size)
+  }
+  let scavenges = 0
   for (;;) {
     const end = T + lookahead
     windowEnd = end
@@ -202,7 +219,11 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
       sentCache = messagesSent()
       sentAtWindow = windows
     }
-    const report = exchange.exchange({ nextLocal: clock.nextAt(), ready: readyNow.splice(0), delivered: lookups.delivered, sent: sentCache, failed: failure !== undefined }, inbound)
+    const report = exchange.exchange({ nextLocal: clock.nextAt(), ready: readyNow.splice(0), delivered: lookups.delivered, sent: sentCache, failed: failure !== undefined, wantsScavenge: youngFill() >= SCAVENGE_TOGETHER_AT }, inbound)
+    if (scavenge !== undefined && report.news.some((x) => x.wantsScavenge)) {
+      scavenge({ type: 'minor' })
+      scavenges++
+    }
     if (failure !== undefined) throw failure
     const failedShard = report.news.findIndex((x) => x.failed)
     if (failedShard >= 0) throw new Error(`shard ${failedShard} failed`)
@@ -255,7 +276,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     leafSet += node.leafSet.size
   }
   const tEnd = performance.now()
-  if (process.env['EPOST_SIM_DEBUG'] !== undefined) post({ type: 'progress', line: `shard ${shard}: ${count} nodes, ${lookahead} ms windows, ${windows} windows, waited ${(exchange.waitedMs / 1000).toFixed(1)} s at barriers (${exchange.slept} slept; ${exchange.longWaits} waits over 1 ms took ${(exchange.longWaitedMs / 1000).toFixed(1)} s; ${longWindows} windows over 1 ms took ${(longBusy / 1000).toFixed(1)} s, longest ${maxBusy.toFixed(1)} ms)` })
+  if (process.env['EPOST_SIM_DEBUG'] !== undefined) post({ type: 'progress', line: `shard ${shard}: ${count} nodes, ${lookahead} ms windows, ${windows} windows, waited ${(exchange.waitedMs / 1000).toFixed(1)} s at barriers (${scavenges} scavenges together; ${exchange.slept} slept; ${exchange.longWaits} waits over 1 ms took ${(exchange.longWaitedMs / 1000).toFixed(1)} s; ${longWindows} windows over 1 ms took ${(longBusy / 1000).toFixed(1)} s, longest ${maxBusy.toFixed(1)} ms)` })
   post({
     type: 'result',
     result: {
