@@ -59,6 +59,7 @@ describe('Id', () => {
         expect(k.nearerCw(a)).toBe(cw(k, a) < k.ccwDistance(a))
         const byTop = k.closerTop(a.fingerprint, b.fingerprint)
         if (byTop !== 0) expect(byTop < 0 ? da < db : db < da).toBe(true)
+        expect(k.isCloserWith(a.fingerprint, a, b.fingerprint, b)).toBe(k.isCloser(a, b))
       }),
       { numRuns: 5000 },
     )

@@ -172,6 +172,15 @@ export class Id {
   }
 
   /**
+   * isCloser for a caller that keeps the ids' fingerprints beside them: the Ids themselves are
+   * read only when the fingerprints cannot tell.
+   */
+  isCloserWith(aTop: number, a: Id, bTop: number, b: Id): boolean {
+    const c = this.closerTop(aTop, bTop)
+    return c !== 0 ? c < 0 : this.isCloser(a, b)
+  }
+
+  /**
    * Which of two ids, given by their fingerprints, is closer to this one on the ring: -1 the
    * first, 1 the second, 0 when the fingerprints cannot tell (then isCloser on the ids does). For
    * callers that keep fingerprints beside handles, so that most comparisons read no Id at all.
@@ -217,7 +226,7 @@ export class Id {
     const t = this.fingerprint
     const d = topOrder(topCw(t, a.fingerprint), topCw(t, b.fingerprint))
     if (d !== 0) return d
-    if (a === b || a.hex === b.hex) return 0
+    if (a.equals(b)) return 0
     const x = this.cwDistance(a)
     const y = this.cwDistance(b)
     return x < y ? -1 : x > y ? 1 : 0
@@ -228,7 +237,7 @@ export class Id {
     const t = this.fingerprint
     const d = topOrder(topCw(a.fingerprint, t), topCw(b.fingerprint, t))
     if (d !== 0) return d
-    if (a === b || a.hex === b.hex) return 0
+    if (a.equals(b)) return 0
     const x = this.ccwDistance(a)
     const y = this.ccwDistance(b)
     return x < y ? -1 : x > y ? 1 : 0

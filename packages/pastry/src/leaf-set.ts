@@ -68,16 +68,13 @@ export class LeafSet {
     this.#version++
     const out: NodeHandle[] = []
     const ids = new Set<string>()
-    for (const side of [this.#cw, this.#ccw]) {
-      for (let i = 0; i < side.length; i++) {
-        const h = side[i] as NodeHandle
-        if (ids.has(h.id.hex)) continue
-        ids.add(h.id.hex)
-        out.push(h)
-      }
+    for (const h of [...this.#cw, ...this.#ccw]) {
+      if (ids.has(h.id.hex)) continue
+      ids.add(h.id.hex)
+      out.push(h)
     }
     const tops = new Float64Array(out.length)
-    for (let i = 0; i < out.length; i++) tops[i] = (out[i] as NodeHandle).id.fingerprint
+    out.forEach((h, i) => (tops[i] = h.id.fingerprint))
     this.#members = out
     this.#tops = tops
     this.#ids = ids
@@ -120,11 +117,7 @@ export class LeafSet {
   get knowsWholeRing(): boolean {
     if (this.#overlap) return true
     if (this.#cw.length >= this.half || this.#ccw.length >= this.half) return false
-    const known = this.known()
-    for (let i = 0; i < known.length; i++) {
-      const h = known[i] as NodeHandle
-      if (!h.id.equals(this.self.id) && !this.has(h.id)) return false
-    }
+    for (const h of this.known()) if (!h.id.equals(this.self.id) && !this.has(h.id)) return false
     return true
   }
 
@@ -206,9 +199,7 @@ export class LeafSet {
     // Measured from the far end outwards, in the side's direction.
     let best: NodeHandle | undefined
     let bestId = id
-    const known = this.known()
-    for (let i = 0; i < known.length; i++) {
-      const h = known[i] as NodeHandle
+    for (const h of this.known()) {
       if (!h.id.equals(end) && this.#compare(cw, end, h.id, bestId) < 0 && !h.id.equals(this.self.id) && !this.has(h.id)) {
         best = h
         bestId = h.id

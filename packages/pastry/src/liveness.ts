@@ -206,7 +206,7 @@ export class IdMap<V> {
 
   get(id: Id): V | undefined {
     const v = this.#byKey.get(idKey(id))
-    if (v !== undefined && sameId(this.#idOf(v), id)) return v
+    if (v !== undefined && this.#idOf(v).equals(id)) return v
     return this.#collided.size === 0 ? undefined : this.#collided.get(id.hex)
   }
 
@@ -215,14 +215,14 @@ export class IdMap<V> {
     const key = idKey(id)
     const v = this.#byKey.get(key)
     // An id kept among the collided stays there (one place per id).
-    if ((v === undefined && (this.#collided.size === 0 || !this.#collided.has(id.hex))) || (v !== undefined && sameId(this.#idOf(v), id))) this.#byKey.set(key, value)
+    if ((v === undefined && (this.#collided.size === 0 || !this.#collided.has(id.hex))) || (v !== undefined && this.#idOf(v).equals(id))) this.#byKey.set(key, value)
     else this.#collided.set(id.hex, value)
   }
 
   delete(id: Id): void {
     const key = idKey(id)
     const v = this.#byKey.get(key)
-    if (v !== undefined && sameId(this.#idOf(v), id)) this.#byKey.delete(key)
+    if (v !== undefined && this.#idOf(v).equals(id)) this.#byKey.delete(key)
     else this.#collided.delete(id.hex)
   }
 
@@ -271,7 +271,3 @@ function idKey(id: Id): number {
   return Math.floor(id.fingerprint / 2 ** 18)
 }
 
-/** Equal ids; the same Id object (decoded handles share theirs) needs no string compare. */
-function sameId(a: Id, b: Id): boolean {
-  return a.equals(b)
-}

@@ -82,8 +82,8 @@ export class PastryNode implements Overlay, Startable {
     return this.#bootstraps
   }
   #ready = false
-  readonly #sent: Partial<Record<PastryMessageName, Counter>> = {}
-  /** Probe counters by reason (Prober.checks). */
+  /** Counters asked for on every send and probe, by message name or probe reason (#counter). */
+  readonly #sent = new Map<string, Counter>()
   readonly #checkCounters = new Map<string, Counter>()
   readonly #m: { malformed: Counter; control: Counter }
   /** @internal who is in the leaf set and the table (candidates, PNS, repair): for the join and maintenance. */
@@ -121,12 +121,7 @@ export class PastryNode implements Overlay, Startable {
         isRunning: () => this.#lifecycle.running,
         send: (to, name, body, onFail) => this.#send(to, name, body, onFail),
         declareDead: (h) => this.membership.declareDead(h),
-        checks: (reason) => {
-          // Asked for at every probe: looked up by reason, not by a name built each time.
-          let c = this.#checkCounters.get(reason)
-          if (c === undefined) this.#checkCounters.set(reason, (c = counter(`probe_${reason}`)))
-          return c
-        },
+        checks: (reason) => this.#counter(this.#checkCounters, 'probe_', reason),
       },
       this.#clock,
       this.#opts.probeRetries,
@@ -267,9 +262,7 @@ export class PastryNode implements Overlay, Startable {
       return
     }
     if (name !== 'route' && name !== 'routeAck' && name !== 'direct') this.#m.control.inc()
-    let sent = this.#sent[name]
-    if (sent === undefined) this.#sent[name] = sent = this.metrics.counter(`epost_pastry_sent_${name}_total`)
-    sent.inc()
+    this.#counter(this.#sent, 'sent_', name).inc()
     const sending = this.#transport.send(to, bytes)
     if (sending === SENT) return
     sending.catch((err: unknown) => {
@@ -282,6 +275,13 @@ export class PastryNode implements Overlay, Startable {
       }
       onFail?.()
     })
+  }
+
+  /** The counter epost_pastry_<prefix><key>_total, kept in `cache` by `key`: hot paths do not build its name each time. */
+  #counter(cache: Map<string, Counter>, prefix: string, key: string): Counter {
+    let c = cache.get(key)
+    if (c === undefined) cache.set(key, (c = this.metrics.counter(`epost_pastry_${prefix}${key}_total`)))
+    return c
   }
 
   /** Is this very handle (id and address) in our leaf set or routing table? */

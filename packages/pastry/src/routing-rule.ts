@@ -61,8 +61,7 @@ export class RoutingRule {
       let bestTop = self.id.fingerprint
       for (let i = 0; i < members.length; i++) {
         const h = members[i] as NodeHandle
-        const c = key.closerTop(tops[i] as number, bestTop)
-        if (c > 0 || (c === 0 && !key.isCloser(h.id, best.id)) || exclude?.has(h.id.hex) === true || liveness.status(h.id) === 'dead') continue
+        if (!key.isCloserWith(tops[i] as number, h.id, bestTop, best.id) || exclude?.has(h.id.hex) === true || liveness.status(h.id) === 'dead') continue
         best = h
         bestTop = tops[i] as number
       }
@@ -103,11 +102,15 @@ export class RoutingRule {
     let best = table.closestSpare(row, col, key, since, ok)
     for (let c = col - 1; c <= col + 1; c += 2) {
       if (c < 0 || c >= table.cols) continue
-      const spare = table.closestSpare(row, c, key, since, ok)
-      if (spare !== undefined && (best === undefined || key.isCloser(spare.id, best.id))) best = spare
+      best = closerOf(key, best, table.closestSpare(row, c, key, since, ok))
       const x = table.get(row, c)?.handle
-      if (x !== undefined && ok(x) && (best === undefined || key.isCloser(x.id, best.id))) best = x
+      if (x !== undefined && ok(x)) best = closerOf(key, best, x)
     }
     return best
   }
+}
+
+/** Of `best` and `h`, the one closer to `key` (`best` on a tie, either if the other is undefined). */
+function closerOf(key: Id, best: NodeHandle | undefined, h: NodeHandle | undefined): NodeHandle | undefined {
+  return h !== undefined && (best === undefined || key.isCloser(h.id, best.id)) ? h : best
 }

@@ -205,10 +205,7 @@ export class RoutingTable {
       if (h === undefined || (seen[i] as number) < since) continue
       // Compared by the fingerprints kept beside the handles: an Id is read only for a close call.
       const top = tops[i] as number
-      if (best !== undefined) {
-        const c = key.closerTop(top, bestTop)
-        if (c > 0 || (c === 0 && !key.isCloser(h.id, best.id))) continue
-      }
+      if (best !== undefined && !key.isCloserWith(top, h.id, bestTop, best.id)) continue
       if (!usable(h)) continue
       best = h
       bestTop = top
