@@ -67,10 +67,11 @@ export const DEAD_QUARANTINE_MS = 60_000
 export const PNS_PRUNE_SLACK_MS = 2
 /**
  * Nor is it probed when RTT(us, A) + RTT(A, C), the most the triangle inequality allows, is this
- * many times the entry's RTT or more: on a 2,000-node build such candidates were a fifth of the
- * candidate probes and brought 0.3 % of the RTT improvement (docs/architecture.md).
+ * many times the entry's RTT or more. In a 3,000-node build, candidates at 2 to 3 times won 2 %
+ * of their probes and made a fifth of all probes of table candidates; leaving them out moved rdp
+ * from 1.448 to 1.453 (docs/architecture.md, "PNS factor 2").
  */
-export const PNS_PROBE_FACTOR = 3
+export const PNS_PROBE_FACTOR = 2
 /** Candidates for one routing-table cell waiting while another is probed (more are dropped). */
 export const MAX_QUEUED_PER_CELL = 16
 /** Largest RTT a row reply can carry, in ms; the wire value above it means "not measured". */
