@@ -44,7 +44,8 @@ interface Custody {
   msg: RoutedMessage
   hop: NodeHandle
   attempts: number
-  tried: Set<string>
+  /** Hops this message failed at (made at the first failure: most messages never fail). */
+  tried: Set<string> | undefined
   timer: Timer
 }
 
@@ -177,7 +178,7 @@ export class Router {
       msg.payload = ctx.payload
     }
     if (next === undefined) this.#deliver(msg, app, held)
-    else this.#forward(msg, next, 1, new Set())
+    else this.#forward(msg, next, 1, undefined)
   }
 
   #deliver(msg: RoutedMessage, app = this.#host.application(msg.app), held = false): void {
@@ -204,7 +205,7 @@ export class Router {
     app.deliver({ key: msg.key, payload: msg.payload, source: msg.source, from: msg.from, hops: msg.hops })
   }
 
-  #forward(msg: RoutedMessage, hop: NodeHandle, attempts: number, tried: Set<string>): void {
+  #forward(msg: RoutedMessage, hop: NodeHandle, attempts: number, tried: Set<string> | undefined): void {
     const host = this.#host
     const mid = ++this.#mid
     const timer = this.#clock.setTimeout(() => this.#onTimeout(mid), host.liveness.rto(hop.id) * 1.5)
@@ -225,29 +226,30 @@ export class Router {
     }
     const host = this.#host
     const msg: RoutedMessage = { ...c.msg, from: host.localHandle, at: this.#clock.now() }
-    const isRoot = host.leafSet.covers(msg.key) && host.nextHop(msg.key, c.tried)?.id.equals(c.hop.id) === true
+    const tried = (c.tried ??= new Set())
+    const isRoot = host.leafSet.covers(msg.key) && host.nextHop(msg.key, tried)?.id.equals(c.hop.id) === true
     host.liveness.suspect(c.hop)
     const check = host.check(c.hop, false, 'reroute')
     if (!isRoot) {
-      c.tried.add(c.hop.id.hex)
-      this.#reroute(msg, c)
+      tried.add(c.hop.id.hex)
+      this.#reroute(msg, c.attempts, tried)
       return
     }
     void check.then((r) => {
       if (!host.running) return
       if (r !== undefined) {
-        this.#forward(msg, c.hop, c.attempts + 1, c.tried)
+        this.#forward(msg, c.hop, c.attempts + 1, tried)
         return
       }
-      c.tried.add(c.hop.id.hex)
-      this.#reroute(msg, c)
+      tried.add(c.hop.id.hex)
+      this.#reroute(msg, c.attempts, tried)
     })
   }
 
-  #reroute(msg: RoutedMessage, c: Custody): void {
+  #reroute(msg: RoutedMessage, attempts: number, tried: Set<string>): void {
     this.#m.rerouted.inc()
-    const next = this.#host.nextHop(msg.key, c.tried)
+    const next = this.#host.nextHop(msg.key, tried)
     if (next === undefined) this.#deliver(msg)
-    else this.#forward(msg, next, c.attempts + 1, c.tried)
+    else this.#forward(msg, next, attempts + 1, tried)
   }
 }

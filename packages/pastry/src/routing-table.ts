@@ -201,12 +201,14 @@ export class RoutingTable {
     let bestTop = 0
     const base = col * this.spareSlots
     for (let i = base; i < base + this.spareSlots; i++) {
-      const h = handles[i]
-      if (h === undefined || (seen[i] as number) < since) continue
-      // Compared by the fingerprints kept beside the handles: an Id is read only for a close call.
+      if ((seen[i] as number) < since) continue
+      // Compared by the fingerprints kept beside the handles: a spare that loses on them is
+      // never read (each handle read is a cache miss in a big ring), and an Id only on a close call.
       const top = tops[i] as number
-      if (best !== undefined && !key.isCloserWith(top, h.id, bestTop, best.id)) continue
-      if (!usable(h)) continue
+      const c = best === undefined ? -1 : key.closerTop(top, bestTop)
+      if (c > 0) continue
+      const h = handles[i]
+      if (h === undefined || (c === 0 && !key.isCloser(h.id, (best as NodeHandle).id)) || !usable(h)) continue
       best = h
       bestTop = top
     }
