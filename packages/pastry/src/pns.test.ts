@@ -30,15 +30,20 @@ describe(`PNS helpers (seed ${SEED})`, () => {
   })
 
   it('probes a candidate that may win, and not one that cannot or would win by little', () => {
-    // Entry 50 ms away, slack 2 ms, factor 3.
-    const worth = (least: number, most: number, occupant = 50): boolean => worthProbing({ least, most }, occupant, 2, 3)
-    expect(worth(10, 90)).toBe(true)
+    // Entry 50 ms away, slack 2 ms, factor 1.2: the estimate sqrt((least^2 + most^2) / 2) must stay under 60 ms.
+    const worth = (least: number, most: number, occupant = 50): boolean => worthProbing({ least, most }, occupant, 2, 1.2)
+    // A relay 30 ms away whose candidate is 40 ms from it: bounds 10..70, estimate 50.
+    expect(worth(10, 70)).toBe(true)
     expect(worth(52, 60)).toBe(true)
+    // Cannot win: at least 53 ms, more than the entry's 50 and the 2 ms of slack.
     expect(worth(53, 60)).toBe(false)
-    expect(worth(0, 149)).toBe(true)
-    expect(worth(0, 150)).toBe(false)
+    // Bounds 0..84 estimate 59.4 ms; 0..85, 60.1 ms.
+    expect(worth(0, 84)).toBe(true)
+    expect(worth(0, 85)).toBe(false)
+    // A relay 45 ms away, the candidate 40 ms from it: it could be 5 ms away, but likely is not.
+    expect(worth(5, 85)).toBe(false)
     // No bound from above, or an entry not yet measured: only the least bound can rule it out.
-    expect(worthProbing(UNBOUNDED, 50, 2, 3)).toBe(true)
+    expect(worthProbing(UNBOUNDED, 50, 2, 1.2)).toBe(true)
     expect(worth(10, 900, Infinity)).toBe(true)
   })
 

@@ -74,13 +74,18 @@ export function rowBounds(ours: number | undefined, wire: Uint8Array): RttBounds
 /**
  * Should a candidate with `bounds` be probed for a cell whose entry is `occupant` ms away? Not
  * when it cannot win (its least RTT exceeds the entry's, beyond `slack` for rounding), nor when
- * its most RTT is `factor` times the entry's or more: such a candidate rarely wins, and then
- * by little (docs/architecture.md has the figures).
+ * the RTT its bounds suggest is `factor` times the entry's or more: such a candidate rarely wins,
+ * and then by little (docs/architecture.md has the figures). Through a relay A that is `a` ms
+ * from us and `t` from the candidate, the bounds are |a - t| and a + t; the estimate is the
+ * distance the law of cosines gives on average over the angle at A, sqrt(a^2 + t^2), which is
+ * sqrt((least^2 + most^2) / 2) and, for bounds that several relays tightened, lies between them.
  */
 export function worthProbing(bounds: RttBounds, occupant: number, slack: number, factor: number): boolean {
   if (bounds.least - slack > occupant) return false
   // Without a bound from above (or an entry not yet measured) only the first rule applies.
-  return !Number.isFinite(bounds.most) || !Number.isFinite(occupant) || bounds.most < factor * occupant
+  if (!Number.isFinite(bounds.most) || !Number.isFinite(occupant)) return true
+  const limit = factor * occupant
+  return (bounds.least * bounds.least + bounds.most * bounds.most) / 2 < limit * limit
 }
 
 /** The order in which waiting candidates are measured: the middle of their bounds, least first. */
