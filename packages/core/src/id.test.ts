@@ -1,8 +1,10 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Id, RING_SIZE } from './id.js'
+import { FINGERPRINT_BITS, Id, RING_SIZE } from './id.js'
 import { isEpostError } from './errors.js'
 
+/** The fingerprint is the id shifted right by this many bits. */
+const TOP_SHIFT = BigInt(128 - FINGERPRINT_BITS)
 const arbId = fc.bigInt({ min: 0n, max: RING_SIZE - 1n }).map((v) => Id.fromBigInt(v))
 
 describe('Id', () => {
@@ -13,12 +15,14 @@ describe('Id', () => {
     expect(Id.fromBigInt(id.value).hex).toBe(id.hex)
   })
 
-  it('fingerprints an id by its top 48 bits', () => {
+  it('fingerprints an id by its top FINGERPRINT_BITS bits, a small integer', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (b) => {
         const id = Id.fromBytes(b)
-        expect(id.fingerprint).toBe(Number(id.value >> 80n))
+        expect(id.fingerprint).toBe(Number(id.value >> TOP_SHIFT))
         expect(Id.fromHex(id.hex).fingerprint).toBe(id.fingerprint)
+        // Below 2^30, V8 keeps it unboxed (a Smi) wherever it goes.
+        expect(id.fingerprint).toBeLessThan(2 ** 30)
       }),
       { seed: 11 },
     )
@@ -36,10 +40,11 @@ describe('Id', () => {
   })
 
   it('orders by ring distance exactly as bigint arithmetic does, near ties and the wrap included', () => {
-    // Ids in a few clusters: many share their top 48 bits (where the fast path must defer to
-    // bigints), some sit either side of 0 (where clockwise distances wrap).
-    const base = fc.constantFrom(0n, RING_SIZE - 1n, 1n << 80n, RING_SIZE / 2n, 0x123456789abcn << 80n)
-    const near = fc.tuple(base, fc.bigInt({ min: -(3n << 80n), max: 3n << 80n })).map(([b, d]) => Id.fromBigInt(b + d))
+    // Ids in a few clusters, within a few fingerprint units of each other (where the fast path
+    // must defer to bigints) or far closer, some either side of 0 (where clockwise distances wrap).
+    const base = fc.constantFrom(0n, RING_SIZE - 1n, 1n << TOP_SHIFT, RING_SIZE / 2n, 0x1234567n << TOP_SHIFT)
+    const spread = fc.constantFrom(3n << TOP_SHIFT, 3n << 80n)
+    const near = fc.tuple(base, spread, fc.bigInt({ min: -(1n << 62n), max: 1n << 62n })).map(([b, s, r]) => Id.fromBigInt(b + (r * s) / (1n << 62n)))
     const anyId = fc.oneof(arbId, near)
     const cw = (from: Id, x: Id): bigint => from.cwDistance(x)
     const dist = (from: Id, x: Id): bigint => from.distance(x)
@@ -95,8 +100,8 @@ describe('Id', () => {
     })
     fc.assert(
       fc.property(pair, ([x, y]) => {
-        expect(x.fingerprint).toBe(Number(x.value >> 80n))
-        expect(y.fingerprint).toBe(Number(y.value >> 80n))
+        expect(x.fingerprint).toBe(Number(x.value >> TOP_SHIFT))
+        expect(y.fingerprint).toBe(Number(y.value >> TOP_SHIFT))
         // b = 1 takes the bigint path: whole shared digits are its bits / 4.
         expect(x.sharedPrefixLength(y)).toBe(Math.floor(x.sharedPrefixLength(y, 1) / 4))
         for (let i = 0; i < 32; i++) expect(y.digit(i)).toBe(Number((y.value >> BigInt(124 - 4 * i)) & 15n))
