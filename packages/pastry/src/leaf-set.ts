@@ -1,6 +1,9 @@
 import { ID_BITS, rankRange } from '@epost/core'
 import type { Id, KeyRange, NodeHandle } from '@epost/core'
 
+/** What add() returns for a node that did not enter (shared: most offers do not). */
+const NOT_ADDED: { added: false; evicted: readonly NodeHandle[] } = Object.freeze({ added: false, evicted: Object.freeze([]) })
+
 /**
  * The L/2 nodes closest clockwise and the L/2 closest counter-clockwise (FreePastry keeps one
  * ordered set per side; a node can sit on both sides when the ring has fewer than L others).
@@ -66,15 +69,18 @@ export class LeafSet {
 
   #changed(): void {
     this.#version++
+    // New arrays each time: callers may hold the old ones (members() is not copied).
     const out: NodeHandle[] = []
     const ids = new Set<string>()
-    for (const h of [...this.#cw, ...this.#ccw]) {
-      if (ids.has(h.id.hex)) continue
-      ids.add(h.id.hex)
-      out.push(h)
+    for (const side of [this.#cw, this.#ccw]) {
+      for (const h of side) {
+        if (ids.has(h.id.hex)) continue
+        ids.add(h.id.hex)
+        out.push(h)
+      }
     }
     const tops = new Float64Array(out.length)
-    out.forEach((h, i) => (tops[i] = h.id.fingerprint))
+    for (let i = 0; i < out.length; i++) tops[i] = (out[i] as NodeHandle).id.fingerprint
     this.#members = out
     this.#tops = tops
     this.#ids = ids
@@ -88,12 +94,12 @@ export class LeafSet {
   }
 
   /** Adds `h` where it belongs; returns the nodes that left the leaf set entirely (evicted). */
-  add(h: NodeHandle): { added: boolean; evicted: NodeHandle[] } {
-    if (h.id.equals(this.self.id) || this.has(h.id)) return { added: false, evicted: [] }
+  add(h: NodeHandle): { added: boolean; evicted: readonly NodeHandle[] } {
+    if (h.id.equals(this.self.id) || this.has(h.id)) return NOT_ADDED
     const before = this.members()
     const a = this.#insert(true, h)
     const b = this.#insert(false, h)
-    if (!a && !b) return { added: false, evicted: [] }
+    if (!a && !b) return NOT_ADDED
     this.#changed()
     const evicted = before.filter((o) => !this.has(o.id))
     return { added: true, evicted }
