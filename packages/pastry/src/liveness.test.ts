@@ -6,7 +6,7 @@ import { HandleMap, IdMap, Liveness, handleKey } from './liveness.js'
 
 describe('IdMap', () => {
   it('behaves as a Map keyed by id, ids that share the map key and equal ids as other objects included', () => {
-    // The first two share their top 32 bits (the map's key); the last two are one id as two objects.
+    // The first three share their top 32 bits (so the map's key, the fingerprint); the last two are one id as two objects.
     const ids = ['01'.repeat(16), '01'.repeat(4) + '02'.repeat(12), '01'.repeat(4) + '03'.repeat(12), '03'.repeat(16), '03'.repeat(16)].map((x) => Id.fromHex(x))
     const op = fc.tuple(fc.constantFrom('set', 'delete', 'get'), fc.nat(ids.length - 1), fc.nat())
     fc.assert(
@@ -35,7 +35,7 @@ describe('IdMap', () => {
 describe('HandleMap', () => {
   it('behaves as a Map keyed by id and address together, forged and moved handles included', () => {
     // A few ids, each at a few addresses: the real node's handle, a forged one, a restarted one;
-    // the first two share their top 32 bits (the map's key), and one id comes as two objects.
+    // the first two share their top 32 bits (so the map's key, the fingerprint), and one id comes as two objects.
     const ids = ['01'.repeat(16), '01'.repeat(4) + '02'.repeat(12), '03'.repeat(16), '03'.repeat(16)].map((x) => Id.fromHex(x))
     const handle = fc.tuple(fc.nat(3), fc.constantFrom('sim:a', 'sim:b', 'sim:c')).map(([i, address]): NodeHandle => ({ id: ids[i] as Id, address }))
     const op = fc.tuple(fc.constantFrom('set', 'delete', 'get'), handle, fc.nat())

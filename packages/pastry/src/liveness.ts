@@ -266,8 +266,8 @@ export class HandleMap<V> {
   }
 }
 
-/** The id's top 30 bits: an IdMap's key (two ids may share it). */
+/** The id's fingerprint (its top FINGERPRINT_BITS bits, a small integer): an IdMap's key (two ids may share it). */
 function idKey(id: Id): number {
-  return Math.floor(id.fingerprint / 2 ** 18)
+  return id.fingerprint
 }
 
