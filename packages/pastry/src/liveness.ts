@@ -204,6 +204,11 @@ export class IdMap<V> {
     return this.#byKey.size + this.#collided.size
   }
 
+  /** Entries kept by hex string because another id has their key (rare: ids differ in their fingerprints). */
+  get collided(): number {
+    return this.#collided.size
+  }
+
   get(id: Id): V | undefined {
     const v = this.#byKey.get(idKey(id))
     if (v !== undefined && this.#idOf(v).equals(id)) return v
