@@ -24,7 +24,7 @@ export interface MembershipHost {
   checking(h: NodeHandle): boolean
   hello(h: NodeHandle): Promise<NodeHandle[] | undefined>
   /** A nonce for `h` to echo straight back, and whether it did in time (its RTT is then measured). */
-  expectEcho(h: NodeHandle): { nonce: number; measured: Promise<boolean> }
+  expectEcho(h: NodeHandle): { nonce: number; measured: Promise<true | undefined> }
   /** Remembers `h` as a spare of its routing-table cell (a shortcut when it lies next to a key). */
   noteSpare(h: NodeHandle, cell?: { row: number; col: number }): void
   /** A leaf-set member was declared dead (the death rate bounds how long spares are trusted). */

@@ -361,7 +361,7 @@ export class PastryNode implements Overlay, Startable {
   }
 
   /** A nonce for `h` to echo, and whether it did (Prober.expectEcho). @internal for Membership. */
-  expectEcho(h: NodeHandle): { nonce: number; measured: Promise<boolean> } {
+  expectEcho(h: NodeHandle): { nonce: number; measured: Promise<true | undefined> } {
     return this.#prober.expectEcho(h)
   }
 

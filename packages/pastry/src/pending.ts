@@ -32,23 +32,19 @@ export class PendingReplies<T> {
     return { nonce, reply }
   }
 
-  /** When the request under `nonce` to `from` (its id, hex) was opened, if it still waits. */
-  openedAt(nonce: number, from: string): number | undefined {
-    const p = this.#pending.get(nonce)
-    return p === undefined || p.peer !== from ? undefined : p.openedAt
-  }
-
   /**
-   * Settles `nonce` with `value`; false if nothing waits under it (unknown, late or settled) or,
-   * given `from` (the replier's id, hex), if the request went to someone else.
+   * Settles `nonce` with `value` and returns when the request was opened (a reply's round trip is
+   * measured from it, before whoever awaits the reply runs); undefined if nothing waits under it
+   * (unknown, late or settled) or, given `from` (the replier's id, hex), if the request went to
+   * someone else.
    */
-  settle(nonce: number, value: T | undefined, from?: string): boolean {
+  settle(nonce: number, value: T | undefined, from?: string): number | undefined {
     const p = this.#pending.get(nonce)
-    if (p === undefined || (from !== undefined && from !== p.peer)) return false
+    if (p === undefined || (from !== undefined && from !== p.peer)) return undefined
     this.#pending.delete(nonce)
     p.timer.cancel()
     p.resolve(value)
-    return true
+    return p.openedAt
   }
 
   /** Settles every open request with undefined (the node stops). */

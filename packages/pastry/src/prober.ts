@@ -61,26 +61,19 @@ export class Prober {
   }
 
   /**
-   * A nonce for `h` to echo (sent in our reply to its probe, now); `measured` says whether the
-   * echo came in time, and its round trip is then taken as a measured RTT, as a probe's would be.
+   * A nonce for `h` to echo (sent in our reply to its probe, now); `measured` resolves true once the
+   * echo came in time and its round trip was taken as a measured RTT (onEcho), as a probe's is;
+   * undefined if it did not come.
    */
-  expectEcho(h: NodeHandle, timeoutMs = this.#host.liveness.rto(h.id)): { nonce: number; measured: Promise<boolean> } {
+  expectEcho(h: NodeHandle, timeoutMs = this.#host.liveness.rto(h.id)): { nonce: number; measured: Promise<true | undefined> } {
     this.#host.checks('echo').inc()
     const { nonce, reply } = this.#echoes.open(h.id.hex, timeoutMs)
-    const sentAt = this.#clock.now()
-    return {
-      nonce,
-      measured: reply.then((r) => {
-        if (r === undefined) return false
-        this.#measured(h, this.#clock.now() - sentAt)
-        return true
-      }),
-    }
+    return { nonce, measured: reply }
   }
 
-  /** An echo from `from`; false if none from it waits under that nonce. */
+  /** An echo from `from`, measured; false if none from it waits under that nonce. */
   onEcho(from: NodeHandle, nonce: number): boolean {
-    return this.#echoes.settle(nonce, true, from.id.hex)
+    return this.#settleMeasured(this.#echoes, nonce, true, from)
   }
 
   /** Records a measured round trip to `h` (liveness and the table's copy). */
@@ -148,17 +141,25 @@ export class Prober {
     return reply
   }
 
-  /** A probe reply from `from`; false if no probe to it waits under that nonce. Measured before whoever waits for it sees it. */
+  /** A probe reply from `from`, measured; false if no probe to it waits under that nonce. */
   onProbeReply(from: NodeHandle, reply: ProbeReply): boolean {
-    const sentAt = this.#probes.openedAt(reply.nonce, from.id.hex)
-    if (sentAt === undefined) return false
-    this.#measured(from, this.#clock.now() - sentAt)
-    return this.#probes.settle(reply.nonce, reply, from.id.hex)
+    return this.#settleMeasured(this.#probes, reply.nonce, reply, from)
+  }
+
+  /**
+   * Settles the request `nonce` to `from` and records its round trip, before whoever awaits the
+   * reply runs (a microtask later); false if no request to `from` waits under that nonce.
+   */
+  #settleMeasured<T>(pending: PendingReplies<T>, nonce: number, value: T, from: NodeHandle): boolean {
+    const openedAt = pending.settle(nonce, value, from.id.hex)
+    if (openedAt === undefined) return false
+    this.#measured(from, this.#clock.now() - openedAt)
+    return true
   }
 
   /** A hello's answer from `from`; false if no hello to it waits under that nonce. */
   onHelloAck(from: NodeHandle, nonce: number, leafSet: NodeHandle[]): boolean {
-    return this.#hellos.settle(nonce, leafSet, from.id.hex)
+    return this.#hellos.settle(nonce, leafSet, from.id.hex) !== undefined
   }
 
   /** Settles everything still waiting with undefined (the node stops). */

@@ -28,22 +28,24 @@ function b64u(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
 }
 
-function privateKeyObject(crv: Curve, raw: Uint8Array): KeyObject {
-  const cache = privateKeyCache[crv]
+/**
+ * The KeyObject for `raw`, made by `make` once per key array and kept while the array's bytes are
+ * what they were (a caller may reuse an array for another key).
+ */
+function cachedKeyObject(cache: WeakMap<Uint8Array, CachedKey>, raw: Uint8Array, make: () => KeyObject): KeyObject {
   const hit = cache.get(raw)
   if (hit !== undefined && Buffer.compare(hit.snapshot, raw) === 0) return hit.key
-  const key = createPrivateKey({ key: { kty: 'OKP', crv, d: b64u(raw), x: PLACEHOLDER_X }, format: 'jwk' })
+  const key = make()
   cache.set(raw, { snapshot: Uint8Array.from(raw), key })
   return key
 }
 
+function privateKeyObject(crv: Curve, raw: Uint8Array): KeyObject {
+  return cachedKeyObject(privateKeyCache[crv], raw, () => createPrivateKey({ key: { kty: 'OKP', crv, d: b64u(raw), x: PLACEHOLDER_X }, format: 'jwk' }))
+}
+
 function publicKeyObject(crv: Curve, raw: Uint8Array): KeyObject {
-  const cache = publicKeyCache[crv]
-  const hit = cache.get(raw)
-  if (hit !== undefined && Buffer.compare(hit.snapshot, raw) === 0) return hit.key
-  const key = createPublicKey({ key: { kty: 'OKP', crv, x: b64u(raw) }, format: 'jwk' })
-  cache.set(raw, { snapshot: Uint8Array.from(raw), key })
-  return key
+  return cachedKeyObject(publicKeyCache[crv], raw, () => createPublicKey({ key: { kty: 'OKP', crv, x: b64u(raw) }, format: 'jwk' }))
 }
 
 function rawPublicKey(key: KeyObject): Uint8Array {
