@@ -88,7 +88,11 @@ export function worthProbing(bounds: RttBounds, occupant: number, slack: number,
   return (bounds.least * bounds.least + bounds.most * bounds.most) / 2 < limit * limit
 }
 
-/** The order in which waiting candidates are measured: the middle of their bounds, least first. */
+/**
+ * The order in which waiting candidates are measured: the middle of their bounds, least first.
+ * (A rank, not the threshold estimate above: ordering them by sqrt(a^2 + t^2) instead measured
+ * rdp 1.458 against 1.456 at 3,000 nodes, no better.)
+ */
 function estimate(b: RttBounds): number {
   return Number.isFinite(b.most) ? (b.least + b.most) / 2 : Number.MAX_VALUE
 }
@@ -128,7 +132,7 @@ export class CellHolds {
     // Heard of from several nodes: each bounds it, and together they bound it tighter.
     for (let i = 0; i < q.length; i++) {
       const same = q[i] as Waiting
-      if (same.h === h || same.h.id.equals(h.id)) {
+      if (same.h.id.equals(h.id)) {
         same.bounds = { least: Math.max(same.bounds.least, bounds.least), most: Math.min(same.bounds.most, bounds.most) }
         return true
       }
