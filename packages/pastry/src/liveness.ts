@@ -186,7 +186,7 @@ export function handleKey(h: NodeHandle): string {
 }
 
 /**
- * A map keyed by id, found by the id's top 30 bits: a small-integer Map key that V8 hashes without
+ * A map keyed by id, found by the id's fingerprint: a small-integer Map key that V8 hashes without
  * reading the id's hex string (in a big simulation each such read is a cache miss). The value's
  * own id (`idOf`) is checked on every hit, usually the same Id object; an id whose key another
  * id already holds is kept apart, by hex.
