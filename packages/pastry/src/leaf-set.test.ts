@@ -19,6 +19,24 @@ describe('LeafSet', () => {
     expect(ls.add(h(1003n)).added).toBe(false)
   })
 
+  it('has() and members() agree with the sides, for ids whose fingerprints collide and for a ring smaller than L', () => {
+    // Small values share the fingerprint 0 (the id's top 28 bits), so has() must confirm a
+    // fingerprint match by the id itself; with few nodes a member sits on both sides and is
+    // listed once.
+    const clustered = fc.uniqueArray(fc.bigInt({ min: 0n, max: 4096n }), { minLength: 2, maxLength: 40 })
+    fc.assert(
+      fc.property(fc.oneof(clustered, arbIds), fc.integer({ min: 2, max: 16 }), (vs, size) => {
+        const [self, ...others] = vs as [bigint, ...bigint[]]
+        const ls = new LeafSet(h(self), size)
+        for (const v of others) ls.add(h(v))
+        const onSides = new Set([...ls.cw, ...ls.ccw].map((x) => x.id.value))
+        expect(ls.members().map((x) => x.id.value).sort()).toEqual([...onSides].sort())
+        expect([...ls.memberTops()]).toEqual(ls.members().map((x) => x.id.fingerprint))
+        for (const v of vs) expect(ls.has(Id.fromBigInt(v))).toBe(onSides.has(v))
+      }),
+    )
+  })
+
   it('reports evictions and removals', () => {
     const ls = new LeafSet(h(1000n), 2)
     ls.add(h(990n))

@@ -21,11 +21,10 @@ export class LeafSet {
   readonly known: () => readonly NodeHandle[]
   #cw: NodeHandle[] = []
   #ccw: NodeHandle[] = []
-  /** Ids of members (either side) and the distinct member list, rebuilt on change. */
-  #ids = new Set<string>()
+  /** The distinct member list, rebuilt on change. */
   #members: NodeHandle[] = []
   /** The members' fingerprints (Id.fingerprint), in the order of #members. */
-  #tops = new Float64Array(0)
+  #tops = new Int32Array(0)
   /** Some node sits on both sides. */
   #overlap = false
   #version = 0
@@ -55,7 +54,7 @@ export class LeafSet {
   }
 
   /** The fingerprints of members(), in its order (comparisons that need not read each Id). */
-  memberTops(): Float64Array {
+  memberTops(): Int32Array {
     return this.#tops
   }
 
@@ -63,27 +62,35 @@ export class LeafSet {
     return this.#members.length
   }
 
+  /**
+   * Asked of nearly every handle a message brings (membership offers): a scan of at most L
+   * fingerprints beside each other, reading a member's Id only where one matches, costs fewer
+   * cache misses than hashing the id's hex string into a set (whose string lives elsewhere).
+   */
   has(id: Id): boolean {
-    return this.#ids.has(id.hex)
+    const f = id.fingerprint
+    const tops = this.#tops
+    const members = this.#members
+    for (let i = 0; i < members.length; i++) if (tops[i] === f && (members[i] as NodeHandle).id.equals(id)) return true
+    return false
   }
 
   #changed(): void {
     this.#version++
     // New arrays each time: callers may hold the old ones (members() is not copied).
-    const out: NodeHandle[] = []
-    const ids = new Set<string>()
-    for (const side of [this.#cw, this.#ccw]) {
-      for (const h of side) {
-        if (ids.has(h.id.hex)) continue
-        ids.add(h.id.hex)
-        out.push(h)
-      }
-    }
-    const tops = new Float64Array(out.length)
-    for (let i = 0; i < out.length; i++) tops[i] = (out[i] as NodeHandle).id.fingerprint
+    const cw = this.#cw
+    const out: NodeHandle[] = cw.slice()
+    const tops = new Int32Array(cw.length + this.#ccw.length)
+    for (let i = 0; i < cw.length; i++) tops[i] = (cw[i] as NodeHandle).id.fingerprint
     this.#members = out
     this.#tops = tops
-    this.#ids = ids
+    // A node on both sides (a ring smaller than L) is listed once (has() reads out and tops).
+    for (const h of this.#ccw) {
+      if (this.has(h.id)) continue
+      tops[out.length] = h.id.fingerprint
+      out.push(h)
+    }
+    this.#tops = out.length === tops.length ? tops : tops.slice(0, out.length)
     this.#overlap = out.length < this.#cw.length + this.#ccw.length
   }
 
