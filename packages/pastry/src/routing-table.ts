@@ -1,6 +1,9 @@
 import type { Id, NodeHandle } from '@epost/core'
 import { ID_BITS } from '@epost/core'
 
+/** The fingerprint of an empty spare slot: no id's (fingerprints are non-negative). */
+const EMPTY_TOP = -1
+
 export interface TableEntry {
   handle: NodeHandle
   /** Measured round-trip time in ms; Infinity until measured. */
@@ -26,14 +29,15 @@ export class RoutingTable {
   #handles: NodeHandle[] | undefined
   /**
    * Spares per row, allocated with the row's first: `spares` slots per cell, the handle, its id's
-   * fingerprint (NaN in an empty slot: a scan compares numbers, and reads an id only when they
-   * match) and when we last heard of it (-Infinity in an empty slot). Flat arrays: a table holds
-   * hundreds.
+   * fingerprint (EMPTY_TOP in an empty slot: a scan compares small integers, and reads an id only
+   * when they match) and when we last heard of it (-Infinity in an empty slot). Flat arrays: a
+   * table holds hundreds; the fingerprints, 28-bit, in an Int32Array (half a Float64Array's cache
+   * lines: a hop scans three cells of them).
    */
   readonly spareSlots: number
   readonly #spareHandles: Array<Array<NodeHandle | undefined> | undefined>
   readonly #spareSeen: Array<Float64Array | undefined>
-  readonly #spareTops: Array<Float64Array | undefined>
+  readonly #spareTops: Array<Int32Array | undefined>
 
   /** `spares`: other nodes kept per cell beside its entry (see noteSpare). */
   constructor(self: NodeHandle, b: number, spares = 0) {
@@ -44,7 +48,7 @@ export class RoutingTable {
     this.spareSlots = spares
     this.#spareHandles = new Array<Array<NodeHandle | undefined> | undefined>(this.rows)
     this.#spareSeen = new Array<Float64Array | undefined>(this.rows)
-    this.#spareTops = new Array<Float64Array | undefined>(this.rows)
+    this.#spareTops = new Array<Int32Array | undefined>(this.rows)
     this.#rows = new Array<Array<TableEntry | undefined> | undefined>(this.rows)
     this.#versions = new Array<number>(this.rows).fill(0)
   }
@@ -170,7 +174,7 @@ export class RoutingTable {
     if (handles === undefined || seen === undefined || tops === undefined) {
       handles = this.#spareHandles[cell.row] = new Array<NodeHandle | undefined>(this.cols * k).fill(undefined)
       seen = this.#spareSeen[cell.row] = new Float64Array(this.cols * k).fill(-Infinity)
-      tops = this.#spareTops[cell.row] = new Float64Array(this.cols * k).fill(Number.NaN)
+      tops = this.#spareTops[cell.row] = new Int32Array(this.cols * k).fill(EMPTY_TOP)
     }
     const top = h.id.fingerprint
     const base = cell.col * k
@@ -235,7 +239,7 @@ export class RoutingTable {
       if (tops[i] === top && handles[i]?.id.equals(id) === true) {
         handles[i] = undefined
         seen[i] = -Infinity
-        tops[i] = Number.NaN
+        tops[i] = EMPTY_TOP
       }
     }
   }

@@ -71,6 +71,20 @@ describe('RoutingTable spares', () => {
     expect(t.closestSpare(0, 14, key, 0, () => true)).toBeUndefined()
   })
 
+  it('tells an empty slot from a spare whose fingerprint is 0', () => {
+    // Ids whose first 28 bits are 0 have fingerprint 0: an empty slot must not look like one.
+    const t = new RoutingTable(self, 4, 4)
+    t.noteSpare(hex('00000001'), 5)
+    t.noteSpare(hex('00000002'), 6)
+    t.noteSpare(hex('00000001'), 7) // heard of again: still one slot
+    expect(t.spares(0, 0).map((x) => x.address)).toEqual(['sim:00000002', 'sim:00000001'])
+    const key = hex('00000002').id
+    expect(t.closestSpare(0, 0, key, Number.NEGATIVE_INFINITY, () => true)?.address).toBe('sim:00000002')
+    t.remove(hex('00000002').id)
+    expect(t.spares(0, 0).map((x) => x.address)).toEqual(['sim:00000001'])
+    expect(t.closestSpare(0, 0, key, Number.NEGATIVE_INFINITY, () => true)?.address).toBe('sim:00000001')
+  })
+
   it('drops a spare that is removed or takes the cell', () => {
     const t = new RoutingTable(self, 4, 4)
     t.consider(hex('f1'), 50)
