@@ -4,6 +4,7 @@ import { LookupTracker, deliveryFigures } from '../lookups.js'
 import type { Progress } from '../progress.js'
 import { runShards } from '../shards/parallel.js'
 import type { ShardOptions } from '../shards/shard.js'
+import { retainedBytes } from '../memory.js'
 
 /** More worker threads than this would each hold too few nodes to be worth a barrier. */
 const MAX_SHARDS = 64
@@ -58,7 +59,7 @@ export async function routingScenario(options: RoutingOptions, progress: Progres
   if (shards > 1) return parallelRouting(o, shards, progress)
   const t0 = performance.now()
   globalThis.gc?.()
-  const heap0 = process.memoryUsage().heapUsed
+  const heap0 = retainedBytes()
   const ring = new SimRing({ seed: o.seed, pastry: { ...(o.b === undefined ? {} : { b: o.b }), ...(o.leafSetSize === undefined ? {} : { leafSetSize: o.leafSetSize }) } })
   progress(`building a ring of ${o.nodes} nodes (seed ${o.seed})`)
   await ring.build(o.nodes, o.joinIntervalMs, (ready) => {
@@ -68,7 +69,7 @@ export async function routingScenario(options: RoutingOptions, progress: Progres
   await ring.clock.advance(o.settleMs)
   const t1 = performance.now()
   globalThis.gc?.()
-  const heap1 = process.memoryUsage().heapUsed
+  const heap1 = retainedBytes()
   progress(`ring built in ${((t1 - t0) / 1000).toFixed(1)} s; routing ${o.lookups} lookups`)
 
   const tracker = new LookupTracker(ring)
@@ -154,7 +155,7 @@ async function parallelRouting(o: RoutingOptions & Pick<ShardOptions, 'joinInter
     rdp: round(f.rdp, 3),
     tableEntriesPerNode: round(sum((r) => r.tableEntries) / nodes, 1),
     leafSetPerNode: round(sum((r) => r.leafSet) / nodes, 1),
-    memoryPerNodeKB: round(sum((r) => r.heapBytes) / nodes / 1024, 1),
+    memoryPerNodeKB: round(sum((r) => r.retainedBytes) / nodes / 1024, 1),
     buildSeconds: round(Math.max(...results.map((r) => r.buildSeconds)), 1),
     lookupSeconds: round(Math.max(...results.map((r) => r.lookupSeconds)), 1),
     wallSeconds: round((t1 - t0) / 1000, 1),

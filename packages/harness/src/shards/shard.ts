@@ -14,6 +14,7 @@ import { planShards } from './placement.js'
 import { ShardLookups } from './lookups.js'
 import type { ShardDeliveries } from './lookups.js'
 import type { ExchangeBuffers, InboundFrame } from './exchange.js'
+import { retainedBytes } from '../memory.js'
 
 /**
  * One shard of the parallel routing experiment (parallel.ts): it runs the production PastryNode
@@ -52,7 +53,7 @@ export interface ShardResult {
   tableEntries: number
   leafSet: number
   nodes: number
-  heapBytes: number
+  retainedBytes: number
   buildSeconds: number
   lookupSeconds: number
   simulatedSeconds: number
@@ -81,7 +82,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   const { shard, shards, options: o } = init
   const t0 = performance.now()
   globalThis.gc?.()
-  const heap0 = process.memoryUsage().heapUsed
+  const heap0 = retainedBytes()
   const n = o.nodes
   const clock = new VirtualClock(0, { resolutionMs: SIM_LATENCY_RESOLUTION_MS })
   const rng = new Rng(o.seed)
@@ -261,7 +262,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     if (heapBuilt === 0 && T + lookahead > lookupStart) {
       // The next window holds the first lookup: the built ring's memory, and lookups from here on.
       globalThis.gc?.()
-      heapBuilt = process.memoryUsage().heapUsed
+      heapBuilt = retainedBytes()
       tBuilt = performance.now()
     }
   }
@@ -285,7 +286,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
       tableEntries,
       leafSet,
       nodes: count,
-      heapBytes: heapBuilt - heap0,
+      retainedBytes: heapBuilt - heap0,
       buildSeconds: (tBuilt - t0) / 1000,
       lookupSeconds: (tEnd - tBuilt) / 1000,
       simulatedSeconds: clock.now() / 1000,
