@@ -2,6 +2,7 @@ import type { BenchSection, Figure } from './harness.js'
 
 // Each area adds its section here; a section that fails is reported, the others still run.
 const sections: Array<() => Promise<BenchSection>> = [
+  async () => (await import('./machine.js')).default,
   async () => (await import('./crypto.js')).default,
   async () => (await import('./codec.js')).default,
   async () => (await import('./store.js')).default,
