@@ -68,28 +68,23 @@ export class LeafSet {
    * cache misses than hashing the id's hex string into a set (whose string lives elsewhere).
    */
   has(id: Id): boolean {
-    const f = id.fingerprint
-    const tops = this.#tops
-    const members = this.#members
-    for (let i = 0; i < members.length; i++) if (tops[i] === f && (members[i] as NodeHandle).id.equals(id)) return true
-    return false
+    return listed(this.#members, this.#tops, id)
   }
 
   #changed(): void {
     this.#version++
     // New arrays each time: callers may hold the old ones (members() is not copied).
-    const cw = this.#cw
-    const out: NodeHandle[] = cw.slice()
-    const tops = new Int32Array(cw.length + this.#ccw.length)
-    for (let i = 0; i < cw.length; i++) tops[i] = (cw[i] as NodeHandle).id.fingerprint
-    this.#members = out
-    this.#tops = tops
-    // A node on both sides (a ring smaller than L) is listed once (has() reads out and tops).
-    for (const h of this.#ccw) {
-      if (this.has(h.id)) continue
-      tops[out.length] = h.id.fingerprint
-      out.push(h)
+    const out: NodeHandle[] = []
+    const tops = new Int32Array(this.#cw.length + this.#ccw.length)
+    for (const side of [this.#cw, this.#ccw]) {
+      for (const h of side) {
+        // A node on both sides (a ring smaller than L) is listed once.
+        if (listed(out, tops, h.id)) continue
+        tops[out.length] = h.id.fingerprint
+        out.push(h)
+      }
     }
+    this.#members = out
     this.#tops = out.length === tops.length ? tops : tops.slice(0, out.length)
     this.#overlap = out.length < this.#cw.length + this.#ccw.length
   }
@@ -230,4 +225,11 @@ export class LeafSet {
     if (side.length > this.half) side.pop()
     return true
   }
+}
+
+/** Is `id` in `members`? `tops` holds their fingerprints in the same order (it may be longer). */
+function listed(members: readonly NodeHandle[], tops: Int32Array, id: Id): boolean {
+  const f = id.fingerprint
+  for (let i = 0; i < members.length; i++) if (tops[i] === f && (members[i] as NodeHandle).id.equals(id)) return true
+  return false
 }

@@ -59,7 +59,7 @@ export async function routingScenario(options: RoutingOptions, progress: Progres
   if (shards > 1) return parallelRouting(o, shards, progress)
   const t0 = performance.now()
   globalThis.gc?.()
-  const heap0 = retainedBytes()
+  const retained0 = retainedBytes()
   const ring = new SimRing({ seed: o.seed, pastry: { ...(o.b === undefined ? {} : { b: o.b }), ...(o.leafSetSize === undefined ? {} : { leafSetSize: o.leafSetSize }) } })
   progress(`building a ring of ${o.nodes} nodes (seed ${o.seed})`)
   await ring.build(o.nodes, o.joinIntervalMs, (ready) => {
@@ -69,7 +69,7 @@ export async function routingScenario(options: RoutingOptions, progress: Progres
   await ring.clock.advance(o.settleMs)
   const t1 = performance.now()
   globalThis.gc?.()
-  const heap1 = retainedBytes()
+  const retained1 = retainedBytes()
   progress(`ring built in ${((t1 - t0) / 1000).toFixed(1)} s; routing ${o.lookups} lookups`)
 
   const tracker = new LookupTracker(ring)
@@ -106,7 +106,7 @@ export async function routingScenario(options: RoutingOptions, progress: Progres
     rdp: round(s.rdp, 3),
     tableEntriesPerNode: round(table / members.length, 1),
     leafSetPerNode: round(leaf / members.length, 1),
-    memoryPerNodeKB: round((heap1 - heap0) / members.length / 1024, 1),
+    memoryPerNodeKB: round((retained1 - retained0) / members.length / 1024, 1),
     buildSeconds: round((t1 - t0) / 1000, 1),
     lookupSeconds: round((t2 - t1) / 1000, 1),
     wallSeconds: round((t2 - t0) / 1000, 1),

@@ -82,7 +82,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   const { shard, shards, options: o } = init
   const t0 = performance.now()
   globalThis.gc?.()
-  const heap0 = retainedBytes()
+  const retained0 = retainedBytes()
   const n = o.nodes
   const clock = new VirtualClock(0, { resolutionMs: SIM_LATENCY_RESOLUTION_MS })
   const rng = new Rng(o.seed)
@@ -178,7 +178,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   let nextProgress = 1000
   let lookupStart = Infinity
   let lastIssue = Infinity
-  let heapBuilt = 0
+  let retainedBuilt = 0
   let tBuilt = 0
   const lastJoin = (n - 1) * o.joinIntervalMs
   const messagesSent = (): number => pastryFramesSent(metrics.snapshot())
@@ -254,15 +254,15 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
       }
     }
     const deliveredTotal = report.news.reduce((s, x) => s + x.delivered, 0)
-    if (heapBuilt !== 0 && (deliveredTotal >= o.lookups || end > lastIssue + 120_000)) break
+    if (retainedBuilt !== 0 && (deliveredTotal >= o.lookups || end > lastIssue + 120_000)) break
     let next = Math.min(report.minArrival, driverNext)
     for (const x of report.news) next = Math.min(next, x.nextLocal)
     if (next === Infinity) throw new Error('nothing left to simulate before the lookups were done')
     T = Math.max(end, next)
-    if (heapBuilt === 0 && T + lookahead > lookupStart) {
+    if (retainedBuilt === 0 && T + lookahead > lookupStart) {
       // The next window holds the first lookup: the built ring's memory, and lookups from here on.
       globalThis.gc?.()
-      heapBuilt = retainedBytes()
+      retainedBuilt = retainedBytes()
       tBuilt = performance.now()
     }
   }
@@ -286,7 +286,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
       tableEntries,
       leafSet,
       nodes: count,
-      retainedBytes: heapBuilt - heap0,
+      retainedBytes: retainedBuilt - retained0,
       buildSeconds: (tBuilt - t0) / 1000,
       lookupSeconds: (tEnd - tBuilt) / 1000,
       simulatedSeconds: clock.now() / 1000,
