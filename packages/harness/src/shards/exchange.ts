@@ -1,19 +1,25 @@
 /**
- * The channel between the shards of a parallel simulation: shared memory and one barrier per
- * window of virtual time.
+ * The channel between the shards of a parallel simulation: shared memory, and a counter per shard
+ * of the windows of virtual time it has finished.
  *
- * Each shard owns an outbox in two halves. In window w it writes its frames for other shards, and
- * a few numbers every shard needs (WindowNews), into half w % 2, publishes w, and waits until
- * every other shard has published w; then it reads their halves. One barrier a window suffices:
- * a shard writes half w % 2 again only in window w + 2, after every other shard published w + 1,
- * which each did only after reading window w.
+ * Windows are shorter than the lookahead: `lag` windows make one lookahead, so a frame sent in
+ * window w arrives in window w + lag or later. A shard therefore runs window w once every other
+ * shard has finished window w - lag, and reads what they sent in it then: the shards need not
+ * meet at every window, and one may run up to lag - 1 windows ahead of another. A window whose
+ * work lands mostly in one shard (a join's second phase, say) no longer keeps the other waiting
+ * for all of it (docs/architecture.md, "Shards a window apart").
+ *
+ * Each shard owns an outbox of 2 * lag slots. In window w it writes its frames for other shards,
+ * and a few numbers every shard needs (WindowNews), into slot w % (2 * lag), and counts w as
+ * finished. Every shard reads slot w before it runs window w + lag; the owner writes that slot
+ * again in window w + 2 * lag, which it starts only after every other shard finished window
+ * w + lag, so after each read window w. Every shard acts on the news of window w at the start of
+ * window w + lag, its own included: all see the same news at the same point of virtual time.
  */
 import { availableParallelism } from 'node:os'
 
 /** What a shard tells the others at the end of a window, besides its frames. */
 export interface WindowNews {
-  /** Its earliest pending timer (Infinity: none). */
-  nextLocal: number
   /** Nodes (global indices) of its own that became ready in the window. */
   ready: number[]
   /** Lookups delivered at its nodes so far. */
@@ -36,9 +42,9 @@ export interface InboundFrame {
 
 /** What every shard published for one window, in shard order. */
 export interface WindowReport {
+  /** The window the news is of. */
+  window: number
   news: WindowNews[]
-  /** Earliest arrival of any frame sent between shards in the window (Infinity: none). */
-  minArrival: number
 }
 
 const HEADER = 64
@@ -49,21 +55,30 @@ const HEADER = 64
  */
 const SPIN = 1_000_000
 const FRAME_HEADER = 24
-/** Control words: one published-window counter per shard, then the abort flag. */
+/** Control words: the abort flag, then one finished-windows counter per shard. */
 const ABORT = 0
+
+/**
+ * Windows per lookahead. Two let a shard run one window ahead of another; the fourteenth session's
+ * record of each window's work at 10,000 nodes says more buy little (docs/architecture.md).
+ */
+export const WINDOW_LAG = 2
 
 export interface ExchangeBuffers {
   control: SharedArrayBuffer
   outboxes: SharedArrayBuffer[]
+  lag: number
 }
 
-/** Bytes per outbox half: a window's frames between shards are a few KB; a burst must fit too. */
-export const OUTBOX_HALF_BYTES = 32 * 1024 * 1024
+/** Bytes per outbox slot: a window's frames between shards are a few KB; a burst must fit too. */
+export const OUTBOX_SLOT_BYTES = 16 * 1024 * 1024
 
-export function createExchangeBuffers(shards: number, halfBytes = OUTBOX_HALF_BYTES): ExchangeBuffers {
+export function createExchangeBuffers(shards: number, lag = WINDOW_LAG, slotBytes = OUTBOX_SLOT_BYTES): ExchangeBuffers {
+  if (!Number.isInteger(lag) || lag < 1) throw new RangeError(`lag is a whole number of windows, at least 1; got ${lag}`)
   return {
     control: new SharedArrayBuffer(4 * (shards + 1)),
-    outboxes: Array.from({ length: shards }, () => new SharedArrayBuffer(2 * halfBytes)),
+    outboxes: Array.from({ length: shards }, () => new SharedArrayBuffer(2 * lag * slotBytes)),
+    lag,
   }
 }
 
@@ -77,14 +92,17 @@ export function abortExchange(buffers: ExchangeBuffers): void {
 export class ShardExchange {
   readonly shard: number
   readonly shards: number
+  /** Windows per lookahead: a frame sent in window w is read before window w + lag runs. */
+  readonly lag: number
   readonly #control: Int32Array
   readonly #out: Array<{ bytes: Uint8Array; view: DataView }>
-  readonly #half: number
+  readonly #slot: number
+  readonly #slots: number
+  /** The window this shard runs (or is about to). */
   #window = 0
-  /** Where the next frame goes in this window's half, and what it holds so far. */
+  /** Where the next frame goes in this window's slot, and what it holds so far. */
   #offset = HEADER
   #frames = 0
-  #minArrival = Infinity
 
   readonly #spin: number
 
@@ -92,21 +110,28 @@ export class ShardExchange {
     this.shard = shard
     this.#spin = buffers.outboxes.length <= availableParallelism() ? SPIN : 0
     this.shards = buffers.outboxes.length
+    this.lag = buffers.lag
     this.#control = new Int32Array(buffers.control)
     this.#out = buffers.outboxes.map((b) => ({ bytes: new Uint8Array(b), view: new DataView(b) }))
-    this.#half = (buffers.outboxes[0]?.byteLength ?? 0) / 2
+    this.#slots = 2 * buffers.lag
+    this.#slot = (buffers.outboxes[0]?.byteLength ?? 0) / this.#slots
   }
 
-  get #base(): number {
-    return ((this.#window + 1) & 1) * this.#half
+  /** The window this shard runs, or will run next once it has called publish. */
+  get window(): number {
+    return this.#window
+  }
+
+  #base(w: number): number {
+    return (w % this.#slots) * this.#slot
   }
 
   /** Queues a frame for node `to` (global index) of another shard, due at `at`. */
   send(at: number, from: number, to: number, data: Uint8Array): void {
     const { bytes, view } = this.#out[this.shard] as { bytes: Uint8Array; view: DataView }
-    const o = this.#base + this.#offset
+    const o = this.#base(this.#window) + this.#offset
     const end = this.#offset + FRAME_HEADER + ((data.length + 7) & ~7)
-    if (end > this.#half) throw new Error(`shard ${this.shard}: more than ${this.#half} bytes of frames to other shards in one window; raise OUTBOX_HALF_BYTES`)
+    if (end > this.#slot) throw new Error(`shard ${this.shard}: more than ${this.#slot} bytes of frames to other shards in one window; raise OUTBOX_SLOT_BYTES`)
     view.setFloat64(o, at, true)
     view.setUint32(o + 8, from, true)
     view.setUint32(o + 12, to, true)
@@ -114,19 +139,14 @@ export class ShardExchange {
     bytes.set(data, o + FRAME_HEADER)
     this.#offset = end
     this.#frames++
-    if (at < this.#minArrival) this.#minArrival = at
   }
 
-  /**
-   * Ends the window: publishes this shard's news and frames, waits for every other shard's, and
-   * hands each frame the others sent to `inbound` (with more than two shards, some are for a third).
-   */
-  exchange(news: WindowNews, inbound: (f: InboundFrame) => void): WindowReport {
-    const w = this.#window + 1
+  /** Ends the current window: publishes this shard's news and the frames sent in it. */
+  publish(news: WindowNews): void {
     const me = this.#out[this.shard] as { bytes: Uint8Array; view: DataView }
-    const base = this.#base
+    const base = this.#base(this.#window)
     const readyBytes = 4 * news.ready.length
-    if (this.#offset + readyBytes > this.#half) throw new Error(`shard ${this.shard}: more than ${this.#half} bytes of frames and news to other shards in one window; raise OUTBOX_HALF_BYTES`)
+    if (this.#offset + readyBytes > this.#slot) throw new Error(`shard ${this.shard}: more than ${this.#slot} bytes of frames and news to other shards in one window; raise OUTBOX_SLOT_BYTES`)
     // The ready list goes after the frames.
     const readyAt = this.#offset
     for (let i = 0; i < news.ready.length; i++) me.view.setUint32(base + readyAt + 4 * i, news.ready[i] as number, true)
@@ -134,18 +154,29 @@ export class ShardExchange {
     me.view.setUint32(base + 4, news.ready.length, true)
     me.view.setUint32(base + 8, readyAt, true)
     me.view.setUint32(base + 12, news.failed ? 1 : 0, true)
-    me.view.setFloat64(base + 16, news.nextLocal, true)
-    me.view.setFloat64(base + 24, this.#minArrival, true)
-    me.view.setFloat64(base + 32, news.delivered, true)
-    me.view.setFloat64(base + 40, news.sent, true)
-    me.view.setUint32(base + 48, news.wantsScavenge ? 1 : 0, true)
-    Atomics.store(this.#control, 1 + this.shard, w)
+    me.view.setFloat64(base + 16, news.delivered, true)
+    me.view.setFloat64(base + 24, news.sent, true)
+    me.view.setUint32(base + 32, news.wantsScavenge ? 1 : 0, true)
+    this.#window++
+    this.#offset = HEADER
+    this.#frames = 0
+    Atomics.store(this.#control, 1 + this.shard, this.#window)
     Atomics.notify(this.#control, 1 + this.shard)
+  }
 
+  /**
+   * Before the current window w runs: waits until every other shard has finished window w - lag,
+   * hands each frame they sent in it to `inbound` (with more than two shards, some are for a
+   * third), and returns every shard's news of it. Undefined for the first lag windows, which
+   * nothing was sent before.
+   */
+  collect(inbound: (f: InboundFrame) => void): WindowReport | undefined {
+    const w = this.#window - this.lag
+    if (w < 0) return undefined
+    const base = this.#base(w)
     const all: WindowNews[] = []
-    let minArrival = Infinity
     for (let s = 0; s < this.shards; s++) {
-      if (s !== this.shard) this.#await(s, w)
+      if (s !== this.shard) this.#await(s, w + 1)
       const { bytes, view } = this.#out[s] as { bytes: Uint8Array; view: DataView }
       const frames = view.getUint32(base, true)
       const readies = view.getUint32(base + 4, true)
@@ -154,44 +185,38 @@ export class ShardExchange {
       for (let i = 0; i < readies; i++) ready[i] = view.getUint32(base + readyOffset + 4 * i, true)
       all.push({
         failed: view.getUint32(base + 12, true) === 1,
-        nextLocal: view.getFloat64(base + 16, true),
-        delivered: view.getFloat64(base + 32, true),
-        sent: view.getFloat64(base + 40, true),
-        wantsScavenge: view.getUint32(base + 48, true) === 1,
+        delivered: view.getFloat64(base + 16, true),
+        sent: view.getFloat64(base + 24, true),
+        wantsScavenge: view.getUint32(base + 32, true) === 1,
         ready,
       })
-      const m = view.getFloat64(base + 24, true)
-      if (m < minArrival) minArrival = m
       if (s === this.shard) continue
       let o = HEADER
       for (let i = 0; i < frames; i++) {
         const len = view.getUint32(base + o + 16, true)
-        // Copied out: the half is written again two windows on.
+        // Copied out: the slot is written again lag windows on.
         const data = Buffer.allocUnsafe(len)
         data.set(bytes.subarray(base + o + FRAME_HEADER, base + o + FRAME_HEADER + len))
         inbound({ at: view.getFloat64(base + o, true), from: view.getUint32(base + o + 8, true), to: view.getUint32(base + o + 12, true), data })
         o += FRAME_HEADER + ((len + 7) & ~7)
       }
     }
-    this.#window = w
-    this.#offset = HEADER
-    this.#frames = 0
-    this.#minArrival = Infinity
-    return { news: all, minArrival }
+    return { window: w, news: all }
   }
 
-  /** Milliseconds spent waiting for other shards at barriers, and how many barriers slept. */
+  /** Milliseconds spent waiting for other shards, and how many waits slept. */
   waitedMs = 0
   slept = 0
   longWaits = 0
   longWaitedMs = 0
 
-  #await(s: number, w: number): void {
+  /** Waits until shard `s` has finished `n` windows. */
+  #await(s: number, n: number): void {
     const c = this.#control
-    if (Atomics.load(c, 1 + s) >= w) return
+    if (Atomics.load(c, 1 + s) >= n) return
     const t = performance.now()
     try {
-      this.#block(c, s, w)
+      this.#block(c, s, n)
     } finally {
       const d = performance.now() - t
       this.waitedMs += d
@@ -202,13 +227,13 @@ export class ShardExchange {
     }
   }
 
-  #block(c: Int32Array, s: number, w: number): void {
+  #block(c: Int32Array, s: number, n: number): void {
     // Shards finish their windows at about the same time: spin briefly before sleeping.
-    for (let i = 0; i < this.#spin; i++) if (Atomics.load(c, 1 + s) >= w) return
+    for (let i = 0; i < this.#spin; i++) if (Atomics.load(c, 1 + s) >= n) return
     this.slept++
     for (;;) {
       const seen = Atomics.load(c, 1 + s)
-      if (seen >= w) return
+      if (seen >= n) return
       if (Atomics.load(c, ABORT) !== 0) throw new Error('the parallel simulation was aborted')
       Atomics.wait(c, 1 + s, seen, 1000)
     }

@@ -21,12 +21,13 @@ import { retainedBytes } from '../memory.js'
  * for the nodes the plan gives it (placement.ts), on its own VirtualClock and SimNetwork; every other node
  * is attached as remote, and frames to them cross to their shard through the ShardExchange.
  *
- * Shards advance in windows of virtual time as long as the least latency between nodes of
- * different shards (placement.ts), so a frame sent in a window arrives in a later one: each shard
- * runs a window alone, then all exchange frames and news at a barrier. What a shard decides from global
+ * Shards advance in windows of virtual time, `lag` of them to the least latency between nodes of
+ * different shards (the lookahead, placement.ts), so a frame sent in window w arrives in window
+ * w + lag or later: a shard runs window w alone once every other shard has finished window
+ * w - lag, and takes in the frames they sent in it (exchange.ts). What a shard decides from global
  * state (a joiner's nearest ready bootstrap, when the ring is complete, when all lookups are in)
- * it decides from news exchanged at barriers, which every shard sees alike: a run is a function of
- * the seed and the number of shards.
+ * it decides from the news of window w - lag, which every shard reads at the start of window w:
+ * a run is a function of the seed and the number of shards.
  */
 
 export interface ShardOptions {
@@ -88,7 +89,9 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   const rng = new Rng(o.seed)
   const ca = createTestCa(rng.fork('ca'), () => clock.now())
   const exchange = new ShardExchange(init.buffers, shard)
-  let windowEnd = 0
+  /** Where the window being run starts; frames to other shards must arrive lag windows on. */
+  let windowStart = 0
+  let windowMs = 1
   const metrics: Metrics = createMetrics()
   const indexOf = (t: SimTransport): number => Number(t.localHandle.address.slice(SIM_ADDRESS.length))
   const network = new SimNetwork({
@@ -99,7 +102,8 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     remote: {
       transmit: (from, to, data, at) => {
         // The plan promises no frame between shards arrives within the window it was sent in.
-        if (at < windowEnd) fail(new Error(`a frame from node ${indexOf(from)} to node ${indexOf(to)} would arrive at ${at} ms, inside the window it was sent in (ends ${windowEnd} ms)`))
+        const due = windowStart + exchange.lag * windowMs
+        if (at < due) fail(new Error(`a frame from node ${indexOf(from)} to node ${indexOf(to)} would arrive at ${at} ms, before the shard it goes to reads it (${due} ms)`))
         exchange.send(at, indexOf(from), indexOf(to), data)
       },
     },
@@ -122,6 +126,8 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     network.model,
   )
   const lookahead = plan.lookaheadMs
+  // lag windows make a lookahead: a frame between shards arrives lag windows after it was sent.
+  windowMs = lookahead / exchange.lag
   const mine = (i: number): boolean => plan.shardOf[i] === shard
   const credentials: Array<NodeCredentials | undefined> = new Array<NodeCredentials | undefined>(n)
   const transports: Array<SimTransport | undefined> = new Array<SimTransport | undefined>(n)
@@ -173,7 +179,6 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   )
   const perBatch = Math.max(1, Math.round((o.lookupRate / 1000) * 10))
 
-  let T = 0
   let readyTotal = 0
   let nextProgress = 1000
   let lookupStart = Infinity
@@ -184,7 +189,6 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   const messagesSent = (): number => pastryFramesSent(metrics.snapshot())
   let sentCache = 0
   let sentAtWindow = 0
-  let windows = 0
   let longWindows = 0
   let longBusy = 0
   let maxBusy = 0
@@ -203,9 +207,57 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     return x === undefined ? 0 : x.space_used_size / Math.max(1, x.space_used_size + x.space_available_size)
   }
   let scavenges = 0
+  let scavengedAt = 0
   for (;;) {
-    const end = T + lookahead
-    windowEnd = end
+    const w = exchange.window
+    // The news of window w - lag, which every shard acts on now, before window w.
+    const report = exchange.collect(inbound)
+    if (report !== undefined) {
+      const newsEnd = (report.window + 1) * windowMs
+      // A request made before the last scavenge together (in the lag windows it took to act on
+      // an earlier one) measured a young generation since emptied.
+      if (scavenge !== undefined && report.window >= scavengedAt && report.news.some((x) => x.wantsScavenge)) {
+        scavenge({ type: 'minor' })
+        scavenges++
+        scavengedAt = w
+      }
+      if (failure !== undefined) throw failure
+      const failedShard = report.news.findIndex((x) => x.failed)
+      if (failedShard >= 0) throw new Error(`shard ${failedShard} failed`)
+      const newly = report.news.flatMap((x) => x.ready).sort((a, b) => a - b)
+      for (const i of newly) places.add(i, (known[i] as Known).position)
+      readyTotal += newly.length
+      if (shard === 0 && readyTotal >= nextProgress && readyTotal < n) {
+        const sent = report.news.reduce((s, x) => s + x.sent, 0)
+        post({ type: 'progress', line: `  ${readyTotal} nodes ready, ${((performance.now() - t0) / 1000).toFixed(1)} s, ~${sent} messages, ${(process.memoryUsage.rss() / 2 ** 30).toFixed(2)} GiB resident (shard 0)` })
+        while (nextProgress <= readyTotal) nextProgress += 1000
+      }
+      if (lookupStart === Infinity) {
+        if (readyTotal === n) {
+          lookupStart = newsEnd + o.settleMs
+          const batches = Math.ceil(o.lookups / perBatch)
+          lastIssue = lookupStart + (batches - 1) * 10
+          for (let b = 0; b < batches; b++) clock.setTimeout(() => lookups.issue(perBatch), lookupStart + 10 * b - clock.now())
+          for (let i = 0; i < n; i++) {
+            const node = nodes[i]
+            if (node !== undefined) lookups.attach(i, node)
+          }
+          if (shard === 0) post({ type: 'progress', line: `ring of ${n} complete at ${(newsEnd / 1000).toFixed(1)} s virtual, ${((performance.now() - t0) / 1000).toFixed(1)} s wall; settling ${o.settleMs / 1000} s` })
+        } else if (newsEnd > lastJoin + 600_000) {
+          throw new Error(`only ${readyTotal} of ${n} nodes became ready`)
+        }
+      }
+      const deliveredTotal = report.news.reduce((s, x) => s + x.delivered, 0)
+      if (retainedBuilt !== 0 && (deliveredTotal >= o.lookups || newsEnd > lastIssue + 120_000)) break
+    }
+    windowStart = w * windowMs
+    const end = windowStart + windowMs
+    if (retainedBuilt === 0 && end > lookupStart) {
+      // This window holds the first lookup: the built ring's memory, and lookups from here on.
+      globalThis.gc?.()
+      retainedBuilt = retainedBytes()
+      tBuilt = performance.now()
+    }
     const tw = performance.now()
     await clock.runBefore(end)
     const busy = performance.now() - tw
@@ -214,57 +266,12 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
       longBusy += busy
       if (busy > maxBusy) maxBusy = busy
     }
-    windows++
     // The message count is read from the metrics only now and then (a snapshot per window would cost).
-    if (windows - sentAtWindow >= 256) {
+    if (w - sentAtWindow >= 256) {
       sentCache = messagesSent()
-      sentAtWindow = windows
+      sentAtWindow = w
     }
-    const report = exchange.exchange({ nextLocal: clock.nextAt(), ready: readyNow.splice(0), delivered: lookups.delivered, sent: sentCache, failed: failure !== undefined, wantsScavenge: youngFill() >= SCAVENGE_TOGETHER_AT }, inbound)
-    if (scavenge !== undefined && report.news.some((x) => x.wantsScavenge)) {
-      scavenge({ type: 'minor' })
-      scavenges++
-    }
-    if (failure !== undefined) throw failure
-    const failedShard = report.news.findIndex((x) => x.failed)
-    if (failedShard >= 0) throw new Error(`shard ${failedShard} failed`)
-    const newly = report.news.flatMap((x) => x.ready).sort((a, b) => a - b)
-    for (const i of newly) places.add(i, (known[i] as Known).position)
-    readyTotal += newly.length
-    if (shard === 0 && readyTotal >= nextProgress && readyTotal < n) {
-      const sent = report.news.reduce((s, x) => s + x.sent, 0)
-      post({ type: 'progress', line: `  ${readyTotal} nodes ready, ${((performance.now() - t0) / 1000).toFixed(1)} s, ~${sent} messages, ${(process.memoryUsage.rss() / 2 ** 30).toFixed(2)} GiB resident (shard 0)` })
-      while (nextProgress <= readyTotal) nextProgress += 1000
-    }
-    let driverNext = Infinity
-    if (lookupStart === Infinity) {
-      if (readyTotal === n) {
-        lookupStart = end + o.settleMs
-        const batches = Math.ceil(o.lookups / perBatch)
-        lastIssue = lookupStart + (batches - 1) * 10
-        for (let b = 0; b < batches; b++) clock.setTimeout(() => lookups.issue(perBatch), lookupStart + 10 * b - clock.now())
-        driverNext = lookupStart
-        for (let i = 0; i < n; i++) {
-          const node = nodes[i]
-          if (node !== undefined) lookups.attach(i, node)
-        }
-        if (shard === 0) post({ type: 'progress', line: `ring of ${n} complete at ${(end / 1000).toFixed(1)} s virtual, ${((performance.now() - t0) / 1000).toFixed(1)} s wall; settling ${o.settleMs / 1000} s` })
-      } else if (end > lastJoin + 600_000) {
-        throw new Error(`only ${readyTotal} of ${n} nodes became ready`)
-      }
-    }
-    const deliveredTotal = report.news.reduce((s, x) => s + x.delivered, 0)
-    if (retainedBuilt !== 0 && (deliveredTotal >= o.lookups || end > lastIssue + 120_000)) break
-    let next = Math.min(report.minArrival, driverNext)
-    for (const x of report.news) next = Math.min(next, x.nextLocal)
-    if (next === Infinity) throw new Error('nothing left to simulate before the lookups were done')
-    T = Math.max(end, next)
-    if (retainedBuilt === 0 && T + lookahead > lookupStart) {
-      // The next window holds the first lookup: the built ring's memory, and lookups from here on.
-      globalThis.gc?.()
-      retainedBuilt = retainedBytes()
-      tBuilt = performance.now()
-    }
+    exchange.publish({ ready: readyNow.splice(0), delivered: lookups.delivered, sent: sentCache, failed: failure !== undefined, wantsScavenge: youngFill() >= SCAVENGE_TOGETHER_AT })
   }
 
   let tableEntries = 0
@@ -277,7 +284,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     leafSet += node.leafSet.size
   }
   const tEnd = performance.now()
-  if (process.env['EPOST_SIM_DEBUG'] !== undefined) post({ type: 'progress', line: `shard ${shard}: ${count} nodes, ${lookahead} ms windows, ${windows} windows, waited ${(exchange.waitedMs / 1000).toFixed(1)} s at barriers (${scavenges} scavenges together; ${exchange.slept} slept; ${exchange.longWaits} waits over 1 ms took ${(exchange.longWaitedMs / 1000).toFixed(1)} s; ${longWindows} windows over 1 ms took ${(longBusy / 1000).toFixed(1)} s, longest ${maxBusy.toFixed(1)} ms)` })
+  if (process.env['EPOST_SIM_DEBUG'] !== undefined) post({ type: 'progress', line: `shard ${shard}: ${count} nodes, ${windowMs} ms windows (lookahead ${lookahead} ms), ${exchange.window} windows, waited ${(exchange.waitedMs / 1000).toFixed(1)} s for other shards (${scavenges} scavenges together; ${exchange.slept} slept; ${exchange.longWaits} waits over 1 ms took ${(exchange.longWaitedMs / 1000).toFixed(1)} s; ${longWindows} windows over 1 ms took ${(longBusy / 1000).toFixed(1)} s, longest ${maxBusy.toFixed(1)} ms)` })
   post({
     type: 'result',
     result: {
