@@ -1,6 +1,6 @@
 export * from './constants.js'
 export { PastryNode, pastry } from './node.js'
-export type { PastryInit, PastryComponents } from './node.js'
+export type { PastryInit, PastryComponents } from './init.js'
 export { LeafSet } from './leaf-set.js'
 export { RoutingTable } from './routing-table.js'
 export type { TableEntry } from './routing-table.js'
