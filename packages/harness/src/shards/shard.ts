@@ -101,7 +101,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     verifier: ca.verifier,
     remote: {
       transmit: (from, to, data, at) => {
-        // The plan promises no frame between shards arrives within the window it was sent in.
+        // The plan promises no frame between shards arrives before the window lag windows on.
         const due = windowStart + exchange.lag * windowMs
         if (at < due) fail(new Error(`a frame from node ${indexOf(from)} to node ${indexOf(to)} would arrive at ${at} ms, before the shard it goes to reads it (${due} ms)`))
         exchange.send(at, indexOf(from), indexOf(to), data)
@@ -274,6 +274,8 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     exchange.publish({ ready: readyNow.splice(0), delivered: lookups.delivered, sent: sentCache, failed: failure !== undefined, wantsScavenge: youngFill() >= SCAVENGE_TOGETHER_AT })
   }
 
+  // A node failed in one of the last lag windows, whose news no shard read before stopping.
+  if (failure !== undefined) throw failure
   let tableEntries = 0
   let leafSet = 0
   let count = 0
