@@ -6,7 +6,7 @@ import { runShards } from '../shards/parallel.js'
 import type { ShardOptions } from '../shards/shard.js'
 import { retainedBytes } from '../memory.js'
 
-/** More worker threads than this would each hold too few nodes to be worth a barrier. */
+/** More worker threads than this would each hold too few nodes to be worth the waits between them. */
 const MAX_SHARDS = 64
 /** The ring runs on two cores unless told otherwise (the experiments' machines have two). */
 export const DEFAULT_SHARDS = 2

@@ -28,7 +28,7 @@ export interface WindowNews {
   sent: number
   /** It failed: every shard stops. */
   failed: boolean
-  /** Its young generation is nearly full: every shard scavenges at this barrier (shard.ts). */
+  /** Its young generation is nearly full: every shard scavenges when it reads this news (shard.ts). */
   wantsScavenge: boolean
 }
 
@@ -49,8 +49,8 @@ export interface WindowReport {
 
 const HEADER = 64
 /**
- * Loads of another shard's counter before a barrier sleeps. Shards reach barriers within
- * microseconds of each other, and a sleeping thread takes about 50 µs to wake; but with more
+ * Loads of another shard's counter before a wait sleeps. The window a shard waits for is
+ * usually finished within microseconds, and a sleeping thread takes about 50 µs to wake; but with more
  * shards than cores a spinning shard holds the core the one it waits for needs, so it sleeps at once.
  */
 const SPIN = 1_000_000
@@ -82,7 +82,7 @@ export function createExchangeBuffers(shards: number, lag = WINDOW_LAG, slotByte
   }
 }
 
-/** Tells every shard waiting at a barrier to give up (a shard or the main thread failed). */
+/** Tells every shard waiting for another to give up (a shard or the main thread failed). */
 export function abortExchange(buffers: ExchangeBuffers): void {
   const control = new Int32Array(buffers.control)
   Atomics.store(control, ABORT, 1)

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { routingScenario } from '../scenarios/routing.js'
 import type { RoutingResult } from '../scenarios/routing.js'
 import { noProgress } from '../progress.js'
+import { rootCause } from './parallel.js'
 
 const SEED = Number(process.env['EPOST_TEST_SEED'] ?? 20261206)
 
@@ -44,8 +45,8 @@ describe(`the routing experiment in parallel shards (seed ${SEED})`, () => {
   }, 120_000)
 
   it('scavenges in every shard at once when one asks (with --expose-gc), and routes exactly as without', async () => {
-    // A shard whose young generation is nearly full asks every shard to scavenge at the next
-    // barrier (shard.ts). Under --expose-gc, with the small young generation a worker starts with,
+    // A shard whose young generation is nearly full asks every shard to scavenge when they read
+    // its window's news (shard.ts). Under --expose-gc, with the small young generation a worker starts with,
     // that happens many times in a short run; each shard reports its count, which must agree.
     const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url))
     expect(existsSync(dist), `${dist} is missing: build the workspace first (tsc -b; npm test does)`).toBe(true)
@@ -64,9 +65,18 @@ describe(`the routing experiment in parallel shards (seed ${SEED})`, () => {
     expect(simulated(out.r)).toEqual(simulated(await routingScenario(options, noProgress)))
   }, 120_000)
 
-  it('reports a shard that fails instead of hanging the others at a barrier', async () => {
+  it('reports a shard that fails instead of leaving the others waiting for it', async () => {
     // b = 3 is refused by every node as it is created: both shards fail at their first join,
-    // and neither may wait for ever for the other at a barrier.
+    // and neither may wait for ever for the other's next window.
     await expect(routingScenario({ nodes: 4, lookups: 10, seed: SEED, shards: 2, b: 3 }, noProgress)).rejects.toThrow(/shard \d: b must be 1, 2, 4 or 8/)
   }, 60_000)
+
+  it('reports the failure itself, not a shard that only saw it or was aborted waiting for it', () => {
+    const echo = new Error('shard 0: shard 1 failed')
+    const aborted = new Error('shard 2: the parallel simulation was aborted')
+    const cause = new Error('shard 1: a frame from node 74 to node 31 would arrive at 1830 ms, before the shard it goes to reads it (1832 ms)')
+    expect(rootCause([echo, aborted, cause])).toBe(cause)
+    expect(rootCause([echo, aborted])).toBe(echo)
+    expect(rootCause([])).toBeUndefined()
+  })
 })

@@ -5,6 +5,8 @@ import { abortExchange, createExchangeBuffers } from './exchange.js'
 import type { ShardInit, ShardMessage, ShardOptions, ShardResult } from './shard.js'
 
 const SOURCE_CONDITION = '--conditions=@epost/source'
+/** A shard's error that only echoes another's: it saw the other fail, or was aborted while waiting. */
+const ECHO = /^shard \d+: (shard \d+ failed|the parallel simulation was aborted)$/
 /**
  * Young generation per shard, for a process started without scripts/run.mjs's semi-space flags
  * (a built harness run by plain node): without it a shard's new space stays small and promotes
@@ -61,8 +63,15 @@ export async function runShards(shards: number, options: ShardOptions, progress:
     return await Promise.all(results)
   } catch (err) {
     abortExchange(buffers)
-    throw err
+    // The first to report may be a shard that only learnt of another's failure (or was aborted
+    // while waiting for it): report the failure itself, once every shard has told its own.
+    throw rootCause((await Promise.allSettled(results)).flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))) ?? err
   } finally {
     await Promise.allSettled(workers.map((w) => w.terminate()))
   }
+}
+
+/** The first of the shards' errors that is not an echo of another's (else the first of all). */
+export function rootCause(errors: readonly unknown[]): unknown {
+  return errors.find((e) => !(e instanceof Error && ECHO.test(e.message))) ?? errors[0]
 }

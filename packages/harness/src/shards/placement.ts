@@ -1,6 +1,6 @@
 import type { LatencyModel, Point } from '@epost/transport/sim'
 
-/** Which shard runs each node, and how far in virtual time shards may run between barriers. */
+/** Which shard runs each node, and the least time a frame between shards takes (the lookahead). */
 export interface ShardPlan {
   /** Shard of node i. */
   shardOf: Uint16Array
@@ -22,13 +22,13 @@ const MAX_GROUP_SHARE = 1 / 4
 
 /**
  * Places nodes in shards so that no two nodes of different shards are closer in latency than the
- * lookahead: a frame sent in one window then always arrives in a later one, and shards run a
- * whole window alone. Frames take round(latency) ms (the simulator's 1 ms resolution), so the
+ * lookahead: a frame sent at time t then arrives at t + L or later, and shards run windows of
+ * L / lag alone (exchange.ts). Frames take round(latency) ms (the simulator's 1 ms resolution), so the
  * few pairs of nodes whose rounded latency is under L must share a shard for a lookahead of L:
  * such pairs are joined into groups (union-find), and groups go to the least loaded shard in the
- * order of their first node. A longer lookahead means fewer barriers and more work between them,
- * which evens out the shards' turns (10,000 nodes: 4 ms windows waited 0.27-0.31 s per second of
- * work, 2 ms windows 0.34-0.36); where near pairs chain into large groups (a dense ring), the
+ * order of their first node. A longer lookahead means longer windows and more work in each,
+ * which evens out the shards' turns (10,000 nodes, when shards met at a barrier per window: 4 ms
+ * windows waited 0.27-0.31 s per second of work, 2 ms windows 0.34-0.36); where near pairs chain into large groups (a dense ring), the
  * plan tries a shorter one, and falls back to 1 ms and nodes dealt round robin. A pure function of
  * the points: every shard computes the same plan.
  */

@@ -72,7 +72,8 @@ interface Known {
 
 const SIM_ADDRESS = 'sim:'
 /**
- * A shard whose young generation is this full asks every shard to scavenge at the next barrier:
+ * A shard whose young generation is this full asks every shard to scavenge at once (all do it
+ * when they read its window's news, lag windows on):
  * a scavenge in one shard alone (60-90 ms at 10,000 nodes) keeps the others waiting for all of it,
  * while scavenges taken together overlap. Needs --expose-gc (npm run sim passes it); without it
  * each shard collects on its own.
@@ -89,8 +90,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
   const rng = new Rng(o.seed)
   const ca = createTestCa(rng.fork('ca'), () => clock.now())
   const exchange = new ShardExchange(init.buffers, shard)
-  /** Where the window being run starts; frames to other shards must arrive lag windows on. */
-  let windowStart = 0
+  /** Virtual time per window, lookahead / lag (set once the plan is known, before any frame). */
   let windowMs = 1
   const metrics: Metrics = createMetrics()
   const indexOf = (t: SimTransport): number => Number(t.localHandle.address.slice(SIM_ADDRESS.length))
@@ -102,7 +102,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
     remote: {
       transmit: (from, to, data, at) => {
         // The plan promises no frame between shards arrives before the window lag windows on.
-        const due = windowStart + exchange.lag * windowMs
+        const due = (exchange.window + exchange.lag) * windowMs
         if (at < due) fail(new Error(`a frame from node ${indexOf(from)} to node ${indexOf(to)} would arrive at ${at} ms, before the shard it goes to reads it (${due} ms)`))
         exchange.send(at, indexOf(from), indexOf(to), data)
       },
@@ -250,8 +250,7 @@ export async function runShard(init: ShardInit, post: (m: ShardMessage) => void)
       const deliveredTotal = report.news.reduce((s, x) => s + x.delivered, 0)
       if (retainedBuilt !== 0 && (deliveredTotal >= o.lookups || newsEnd > lastIssue + 120_000)) break
     }
-    windowStart = w * windowMs
-    const end = windowStart + windowMs
+    const end = (w + 1) * windowMs
     if (retainedBuilt === 0 && end > lookupStart) {
       // This window holds the first lookup: the built ring's memory, and lookups from here on.
       globalThis.gc?.()
