@@ -1,20 +1,17 @@
 import { getHeapSpaceStatistics } from 'node:v8'
-import { schema } from '@epost/codec'
-import { Id, Rng, VirtualClock, createMetrics, handle } from '@epost/core'
-import type { Metrics, NodeCredentials, NodeHandle } from '@epost/core'
+import { createMetrics } from '@epost/core'
+import type { Metrics, Rng } from '@epost/core'
 import { pastry } from '@epost/pastry'
 import type { PastryInit, PastryNode } from '@epost/pastry'
-import { SIM_LATENCY_RESOLUTION_MS, SimNetwork } from '@epost/transport/sim'
-import type { Point, SimTransport } from '@epost/transport/sim'
-import { createTestCa } from '../identities.js'
+import { retainedBytes } from '../memory.js'
 import { NearestIndex } from '../nearest.js'
 import { pastryFramesSent } from '../sim-ring.js'
 import { ShardExchange } from './exchange.js'
-import { planShards } from './placement.js'
+import type { ExchangeBuffers, InboundFrame, WindowReport } from './exchange.js'
 import { ShardLookups } from './lookups.js'
 import type { ShardDeliveries } from './lookups.js'
-import type { ExchangeBuffers, InboundFrame } from './exchange.js'
-import { retainedBytes } from '../memory.js'
+import { ShardWorld } from './world.js'
+import type { Known } from './world.js'
 
 /**
  * One shard of the parallel routing experiment (parallel.ts): it runs the production PastryNode
@@ -63,14 +60,6 @@ export interface ShardResult {
 
 export type ShardMessage = { type: 'progress'; line: string } | { type: 'result'; result: ShardResult }
 
-/** A node as every shard knows it. */
-interface Known {
-  id: Id
-  address: string
-  position: Point
-}
-
-const SIM_ADDRESS = 'sim:'
 /**
  * A shard whose young generation is this full asks every shard to scavenge at once (all do it
  * when they read its window's news, lag windows on):
@@ -79,226 +68,268 @@ const SIM_ADDRESS = 'sim:'
  * each shard collects on its own.
  */
 const SCAVENGE_TOGETHER_AT = 0.8
+/** Lookups are issued in batches this far apart (ms of virtual time). */
+const LOOKUP_BATCH_MS = 10
+/** A ring that is not complete this long after the last join has failed. */
+const READY_DEADLINE_MS = 600_000
+/** Lookups not delivered this long after the last was issued are counted as lost. */
+const DELIVERY_DEADLINE_MS = 120_000
+/** The message count is read from the metrics once per this many windows (a snapshot per window would cost). */
+const SENT_EVERY_WINDOWS = 256
 
 export async function runShard(init: ShardInit, post: (m: ShardMessage) => void): Promise<void> {
-  const { shard, shards, options: o } = init
-  const t0 = performance.now()
-  globalThis.gc?.()
-  const retained0 = retainedBytes()
-  const n = o.nodes
-  const clock = new VirtualClock(0, { resolutionMs: SIM_LATENCY_RESOLUTION_MS })
-  const rng = new Rng(o.seed)
-  const ca = createTestCa(rng.fork('ca'), () => clock.now())
-  const exchange = new ShardExchange(init.buffers, shard)
-  /** Virtual time per window, lookahead / lag (set once the plan is known, before any frame). */
-  let windowMs = 1
-  const metrics: Metrics = createMetrics()
-  const indexOf = (t: SimTransport): number => Number(t.localHandle.address.slice(SIM_ADDRESS.length))
-  const network = new SimNetwork({
-    clock,
-    rng: rng.fork('network'),
-    copyFrames: false,
-    verifier: ca.verifier,
-    remote: {
-      transmit: (from, to, data, at) => {
-        // The plan promises no frame between shards arrives before the window lag windows on.
-        const due = (exchange.window + exchange.lag) * windowMs
-        if (at < due) fail(new Error(`a frame from node ${indexOf(from)} to node ${indexOf(to)} would arrive at ${at} ms, before the shard it goes to reads it (${due} ms)`))
-        exchange.send(at, indexOf(from), indexOf(to), data)
-      },
-    },
-  })
-  schema.setHandleCacheLimit(Math.max(1 << 16, 2 * n))
+  const result = await new ShardRun(init, post).run()
+  post({ type: 'result', result })
+}
 
-  // Every shard draws every node's id and place, in the same order, so all agree on them, and
-  // on which shard runs each node.
-  const placeRng = rng.fork('placement')
-  const known: Known[] = new Array<Known>(n)
-  const nodeRngs: Array<Rng | undefined> = new Array<Rng | undefined>(n)
-  for (let i = 0; i < n; i++) {
-    const nodeRng = rng.fork(`node-${i}`)
-    known[i] = { id: Id.random((k) => nodeRng.bytes(k)), address: SIM_ADDRESS + String(i), position: network.model.place(placeRng) }
-    nodeRngs[i] = nodeRng
-  }
-  const plan = planShards(
-    known.map((k) => k.position),
-    shards,
-    network.model,
-  )
-  const lookahead = plan.lookaheadMs
-  // lag windows make a lookahead: a frame between shards arrives lag windows after it was sent.
-  windowMs = lookahead / exchange.lag
-  const mine = (i: number): boolean => plan.shardOf[i] === shard
-  const credentials: Array<NodeCredentials | undefined> = new Array<NodeCredentials | undefined>(n)
-  const transports: Array<SimTransport | undefined> = new Array<SimTransport | undefined>(n)
-  for (let i = 0; i < n; i++) {
-    const id = (known[i] as Known).id
-    const nodeRng = nodeRngs[i] as Rng
-    if (mine(i)) {
-      // Issued now, before the shards run in step: a window that issues one keeps the others waiting.
-      credentials[i] = ca.issue(nodeRng, id)
-    } else transports[i] = network.attachRemote(handle(id, SIM_ADDRESS + String(i)), (known[i] as Known).position)
+/** The shard's run, window by window: joins, the news every shard acts on, lookups, and the result. */
+class ShardRun {
+  readonly #post: (m: ShardMessage) => void
+  readonly #o: ShardOptions
+  readonly #t0 = performance.now()
+  readonly #retained0: number
+  readonly #exchange: ShardExchange
+  readonly #world: ShardWorld
+  readonly #metrics: Metrics = createMetrics()
+  readonly #nodes: Array<PastryNode | undefined>
+  /** Nodes of this shard that became ready in the current window (its news). */
+  readonly #readyNow: number[] = []
+  /** The nodes ready as of the news last read, by place: a joiner's bootstrap is the nearest. */
+  readonly #places: NearestIndex<number>
+  readonly #lookups: ShardLookups
+  readonly #perBatch: number
+  readonly #scavenger = new Scavenger()
+  readonly #times = new WindowTimes()
+  #failure: unknown
+  #readyTotal = 0
+  #nextProgress = 1000
+  #lookupStart = Infinity
+  #lastIssue = Infinity
+  /** Memory retained once the ring is built (0 until then), and when that was. */
+  #retainedBuilt = 0
+  #tBuilt = 0
+  #sent = 0
+  #sentAtWindow = 0
+
+  constructor(init: ShardInit, post: (m: ShardMessage) => void) {
+    this.#post = post
+    this.#o = init.options
+    globalThis.gc?.()
+    this.#retained0 = retainedBytes()
+    this.#exchange = new ShardExchange(init.buffers, init.shard)
+    const world = new ShardWorld(this.#o.nodes, this.#o.seed, this.#exchange, (err) => this.#fail(err))
+    this.#world = world
+    this.#nodes = new Array<PastryNode | undefined>(this.#o.nodes)
+    this.#places = new NearestIndex<number>(world.network.model, () => true)
+    this.#scheduleJoins()
+    // Every shard draws the same sequence; the shard of each lookup's source routes it.
+    this.#lookups = new ShardLookups(
+      world.known.map((k) => k.id),
+      world.known.map((k) => k.position),
+      world.network.model,
+      world.rng.fork('lookups'),
+      world.clock,
+      this.#o.lookups,
+    )
+    this.#perBatch = Math.max(1, Math.round((this.#o.lookupRate / 1000) * LOOKUP_BATCH_MS))
   }
 
-  const nodes: Array<PastryNode | undefined> = new Array<PastryNode | undefined>(n)
-  const readyNow: number[] = []
-  let failure: unknown
-  const fail = (err: unknown): void => {
-    failure ??= err
-  }
-  const places = new NearestIndex<number>(network.model, () => true)
-  const handleOf = (i: number): NodeHandle => (transports[i] as SimTransport).localHandle
-
-  const startJoin = (i: number, boot: number | undefined): void => {
-    const k = known[i] as Known
-    const nodeRng = nodeRngs[i] as Rng
-    const transport = network.createTransport({ credentials: credentials[i] as NodeCredentials, position: k.position, address: k.address })
-    transports[i] = transport
-    const node = pastry(o.pastry)({ transport, clock, rng: nodeRng, metrics })
-    nodes[i] = node
-    node.join(boot === undefined ? [] : [handleOf(boot)]).then(() => readyNow.push(i), fail)
-  }
-  // Node 0 starts the ring; node i joins at i * joinIntervalMs through the nearest node ready by then.
-  for (let i = 0; i < n; i++) {
-    if (!mine(i)) continue
-    clock.setTimeout(() => {
-      const boot = places.nearest((known[i] as Known).position)
-      if (i > 0 && boot === undefined) fail(new Error(`node ${i} found no ready node to join through`))
-      else startJoin(i, boot)
-    }, i * o.joinIntervalMs)
-  }
-
-  // Lookups: every shard draws the same sequence; the shard of each lookup's source routes it.
-  const lookups = new ShardLookups(
-    known.map((k) => k.id),
-    known.map((k) => k.position),
-    network.model,
-    rng.fork('lookups'),
-    clock,
-    o.lookups,
-  )
-  const perBatch = Math.max(1, Math.round((o.lookupRate / 1000) * 10))
-
-  let readyTotal = 0
-  let nextProgress = 1000
-  let lookupStart = Infinity
-  let lastIssue = Infinity
-  let retainedBuilt = 0
-  let tBuilt = 0
-  const lastJoin = (n - 1) * o.joinIntervalMs
-  const messagesSent = (): number => pastryFramesSent(metrics.snapshot())
-  let sentCache = 0
-  let sentAtWindow = 0
-  let longWindows = 0
-  let longBusy = 0
-  let maxBusy = 0
-  const inbound = (f: InboundFrame): void => {
-    const to = transports[f.to]
-    const from = transports[f.from]
-    if (to !== undefined && from !== undefined && mine(f.to)) network.arrive(from, to, f.data, f.at)
-  }
-
-  const scavenge = (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc
-  const newSpace = getHeapSpaceStatistics().findIndex((x) => x.space_name === 'new_space')
-  /** How full the young generation is (0 without --expose-gc: nothing to coordinate). */
-  const youngFill = (): number => {
-    if (scavenge === undefined || newSpace < 0) return 0
-    const x = getHeapSpaceStatistics()[newSpace]
-    return x === undefined ? 0 : x.space_used_size / Math.max(1, x.space_used_size + x.space_available_size)
-  }
-  let scavenges = 0
-  let scavengedAt = 0
-  for (;;) {
-    const w = exchange.window
-    // The news of window w - lag, which every shard acts on now, before window w.
-    const report = exchange.collect(inbound)
-    if (report !== undefined) {
-      const newsEnd = (report.window + 1) * windowMs
-      // A request made before the last scavenge together (in the lag windows it took to act on
-      // an earlier one) measured a young generation since emptied.
-      if (scavenge !== undefined && report.window >= scavengedAt && report.news.some((x) => x.wantsScavenge)) {
-        scavenge({ type: 'minor' })
-        scavenges++
-        scavengedAt = w
-      }
-      if (failure !== undefined) throw failure
-      const failedShard = report.news.findIndex((x) => x.failed)
-      if (failedShard >= 0) throw new Error(`shard ${failedShard} failed`)
-      const newly = report.news.flatMap((x) => x.ready).sort((a, b) => a - b)
-      for (const i of newly) places.add(i, (known[i] as Known).position)
-      readyTotal += newly.length
-      if (shard === 0 && readyTotal >= nextProgress && readyTotal < n) {
-        const sent = report.news.reduce((s, x) => s + x.sent, 0)
-        post({ type: 'progress', line: `  ${readyTotal} nodes ready, ${((performance.now() - t0) / 1000).toFixed(1)} s, ~${sent} messages, ${(process.memoryUsage.rss() / 2 ** 30).toFixed(2)} GiB resident (shard 0)` })
-        while (nextProgress <= readyTotal) nextProgress += 1000
-      }
-      if (lookupStart === Infinity) {
-        if (readyTotal === n) {
-          lookupStart = newsEnd + o.settleMs
-          const batches = Math.ceil(o.lookups / perBatch)
-          lastIssue = lookupStart + (batches - 1) * 10
-          for (let b = 0; b < batches; b++) clock.setTimeout(() => lookups.issue(perBatch), lookupStart + 10 * b - clock.now())
-          for (let i = 0; i < n; i++) {
-            const node = nodes[i]
-            if (node !== undefined) lookups.attach(i, node)
-          }
-          if (shard === 0) post({ type: 'progress', line: `ring of ${n} complete at ${(newsEnd / 1000).toFixed(1)} s virtual, ${((performance.now() - t0) / 1000).toFixed(1)} s wall; settling ${o.settleMs / 1000} s` })
-        } else if (newsEnd > lastJoin + 600_000) {
-          throw new Error(`only ${readyTotal} of ${n} nodes became ready`)
-        }
-      }
-      const deliveredTotal = report.news.reduce((s, x) => s + x.delivered, 0)
-      if (retainedBuilt !== 0 && (deliveredTotal >= o.lookups || newsEnd > lastIssue + 120_000)) break
+  async run(): Promise<ShardResult> {
+    const exchange = this.#exchange
+    for (;;) {
+      const w = exchange.window
+      // The news of window w - lag, which every shard acts on now, before window w.
+      const report = exchange.collect(this.#inbound)
+      if (report !== undefined && this.#actOn(report, w)) break
+      await this.#runWindow(w)
     }
-    const end = (w + 1) * windowMs
-    if (retainedBuilt === 0 && end > lookupStart) {
+    // A node failed in one of the last lag windows, whose news no shard read before stopping.
+    if (this.#failure !== undefined) throw this.#failure
+    return this.#result()
+  }
+
+  #fail(err: unknown): void {
+    this.#failure ??= err
+  }
+
+  /** Node 0 starts the ring; node i joins at i * joinIntervalMs through the nearest node ready by then. */
+  #scheduleJoins(): void {
+    const world = this.#world
+    for (let i = 0; i < this.#o.nodes; i++) {
+      if (!world.mine(i)) continue
+      world.clock.setTimeout(() => {
+        const boot = this.#places.nearest((world.known[i] as Known).position)
+        if (i > 0 && boot === undefined) this.#fail(new Error(`node ${i} found no ready node to join through`))
+        else this.#startJoin(i, boot)
+      }, i * this.#o.joinIntervalMs)
+    }
+  }
+
+  #startJoin(i: number, boot: number | undefined): void {
+    const world = this.#world
+    const transport = world.attach(i)
+    const node = pastry(this.#o.pastry)({ transport, clock: world.clock, rng: world.nodeRngs[i] as Rng, metrics: this.#metrics })
+    this.#nodes[i] = node
+    node.join(boot === undefined ? [] : [world.handleOf(boot)]).then(
+      () => this.#readyNow.push(i),
+      (err: unknown) => this.#fail(err),
+    )
+  }
+
+  /** A frame from another shard, for a node of this one. */
+  readonly #inbound = (f: InboundFrame): void => {
+    const world = this.#world
+    const to = world.transport(f.to)
+    const from = world.transport(f.from)
+    if (to !== undefined && from !== undefined && world.mine(f.to)) world.network.arrive(from, to, f.data, f.at)
+  }
+
+  /**
+   * Acts on the news of a window, lag windows before w (the same news, in the same window, in
+   * every shard): scavenges together, stops on any shard's failure, takes in the nodes that became
+   * ready, starts the lookups once the ring is complete; true once they are all in.
+   */
+  #actOn(report: WindowReport, w: number): boolean {
+    const newsEnd = (report.window + 1) * this.#world.windowMs
+    this.#scavenger.onNews(report, w)
+    if (this.#failure !== undefined) throw this.#failure
+    const failedShard = report.news.findIndex((x) => x.failed)
+    if (failedShard >= 0) throw new Error(`shard ${failedShard} failed`)
+    this.#takeReady(report)
+    if (this.#lookupStart === Infinity) {
+      if (this.#readyTotal === this.#o.nodes) this.#startLookups(newsEnd)
+      else if (newsEnd > (this.#o.nodes - 1) * this.#o.joinIntervalMs + READY_DEADLINE_MS) throw new Error(`only ${this.#readyTotal} of ${this.#o.nodes} nodes became ready`)
+    }
+    const delivered = report.news.reduce((s, x) => s + x.delivered, 0)
+    return this.#retainedBuilt !== 0 && (delivered >= this.#o.lookups || newsEnd > this.#lastIssue + DELIVERY_DEADLINE_MS)
+  }
+
+  #takeReady(report: WindowReport): void {
+    const newly = report.news.flatMap((x) => x.ready).sort((a, b) => a - b)
+    for (const i of newly) this.#places.add(i, (this.#world.known[i] as Known).position)
+    this.#readyTotal += newly.length
+    const total = this.#readyTotal
+    if (this.#exchange.shard === 0 && total >= this.#nextProgress && total < this.#o.nodes) {
+      const sent = report.news.reduce((s, x) => s + x.sent, 0)
+      this.#progress(`  ${total} nodes ready, ${this.#seconds()} s, ~${sent} messages, ${(process.memoryUsage.rss() / 2 ** 30).toFixed(2)} GiB resident (shard 0)`)
+      while (this.#nextProgress <= total) this.#nextProgress += 1000
+    }
+  }
+
+  /** The ring is complete as of `newsEnd`: lookups start after the settling time, in batches. */
+  #startLookups(newsEnd: number): void {
+    const { clock } = this.#world
+    const o = this.#o
+    this.#lookupStart = newsEnd + o.settleMs
+    const batches = Math.ceil(o.lookups / this.#perBatch)
+    this.#lastIssue = this.#lookupStart + (batches - 1) * LOOKUP_BATCH_MS
+    for (let b = 0; b < batches; b++) clock.setTimeout(() => this.#lookups.issue(this.#perBatch), this.#lookupStart + LOOKUP_BATCH_MS * b - clock.now())
+    for (let i = 0; i < o.nodes; i++) {
+      const node = this.#nodes[i]
+      if (node !== undefined) this.#lookups.attach(i, node)
+    }
+    if (this.#exchange.shard === 0) this.#progress(`ring of ${o.nodes} complete at ${(newsEnd / 1000).toFixed(1)} s virtual, ${this.#seconds()} s wall; settling ${o.settleMs / 1000} s`)
+  }
+
+  /** Runs window w of virtual time, then publishes its news. */
+  async #runWindow(w: number): Promise<void> {
+    const end = (w + 1) * this.#world.windowMs
+    if (this.#retainedBuilt === 0 && end > this.#lookupStart) {
       // This window holds the first lookup: the built ring's memory, and lookups from here on.
       globalThis.gc?.()
-      retainedBuilt = retainedBytes()
-      tBuilt = performance.now()
+      this.#retainedBuilt = retainedBytes()
+      this.#tBuilt = performance.now()
     }
     const tw = performance.now()
-    await clock.runBefore(end)
-    const busy = performance.now() - tw
-    if (busy > 1) {
-      longWindows++
-      longBusy += busy
-      if (busy > maxBusy) maxBusy = busy
+    await this.#world.clock.runBefore(end)
+    this.#times.note(performance.now() - tw)
+    if (w - this.#sentAtWindow >= SENT_EVERY_WINDOWS) {
+      this.#sent = pastryFramesSent(this.#metrics.snapshot())
+      this.#sentAtWindow = w
     }
-    // The message count is read from the metrics only now and then (a snapshot per window would cost).
-    if (w - sentAtWindow >= 256) {
-      sentCache = messagesSent()
-      sentAtWindow = w
-    }
-    exchange.publish({ ready: readyNow.splice(0), delivered: lookups.delivered, sent: sentCache, failed: failure !== undefined, wantsScavenge: youngFill() >= SCAVENGE_TOGETHER_AT })
+    this.#exchange.publish({ ready: this.#readyNow.splice(0), delivered: this.#lookups.delivered, sent: this.#sent, failed: this.#failure !== undefined, wantsScavenge: this.#scavenger.wanted() })
   }
 
-  // A node failed in one of the last lag windows, whose news no shard read before stopping.
-  if (failure !== undefined) throw failure
-  let tableEntries = 0
-  let leafSet = 0
-  let count = 0
-  for (const node of nodes) {
-    if (node === undefined) continue
-    count++
-    tableEntries += node.table.size
-    leafSet += node.leafSet.size
-  }
-  const tEnd = performance.now()
-  if (process.env['EPOST_SIM_DEBUG'] !== undefined) post({ type: 'progress', line: `shard ${shard}: ${count} nodes, ${windowMs} ms windows (lookahead ${lookahead} ms), ${exchange.window} windows, waited ${(exchange.waitedMs / 1000).toFixed(1)} s for other shards (${scavenges} scavenges together; ${exchange.slept} slept; ${exchange.longWaits} waits over 1 ms took ${(exchange.longWaitedMs / 1000).toFixed(1)} s; ${longWindows} windows over 1 ms took ${(longBusy / 1000).toFixed(1)} s, longest ${maxBusy.toFixed(1)} ms)` })
-  post({
-    type: 'result',
-    result: {
-      shard,
-      deliveries: lookups.deliveries,
+  #result(): ShardResult {
+    let tableEntries = 0
+    let leafSet = 0
+    let count = 0
+    for (const node of this.#nodes) {
+      if (node === undefined) continue
+      count++
+      tableEntries += node.table.size
+      leafSet += node.leafSet.size
+    }
+    const tEnd = performance.now()
+    const exchange = this.#exchange
+    const { windowMs, plan } = this.#world
+    if (process.env['EPOST_SIM_DEBUG'] !== undefined) {
+      const t = this.#times
+      this.#progress(
+        `shard ${exchange.shard}: ${count} nodes, ${windowMs} ms windows (lookahead ${plan.lookaheadMs} ms), ${exchange.window} windows, waited ${(exchange.waitedMs / 1000).toFixed(1)} s for other shards (${this.#scavenger.count} scavenges together; ${exchange.slept} slept; ${exchange.longWaits} waits over 1 ms took ${(exchange.longWaitedMs / 1000).toFixed(1)} s; ${t.long} windows over 1 ms took ${(t.longMs / 1000).toFixed(1)} s, longest ${t.maxMs.toFixed(1)} ms)`,
+      )
+    }
+    return {
+      shard: exchange.shard,
+      deliveries: this.#lookups.deliveries,
       tableEntries,
       leafSet,
       nodes: count,
-      retainedBytes: retainedBuilt - retained0,
-      buildSeconds: (tBuilt - t0) / 1000,
-      lookupSeconds: (tEnd - tBuilt) / 1000,
-      simulatedSeconds: clock.now() / 1000,
-      metrics: metrics.snapshot(),
-    },
-  })
+      retainedBytes: this.#retainedBuilt - this.#retained0,
+      buildSeconds: (this.#tBuilt - this.#t0) / 1000,
+      lookupSeconds: (tEnd - this.#tBuilt) / 1000,
+      simulatedSeconds: this.#world.clock.now() / 1000,
+      metrics: this.#metrics.snapshot(),
+    }
+  }
+
+  #progress(line: string): void {
+    this.#post({ type: 'progress', line })
+  }
+
+  /** Wall seconds since the shard started, for progress lines. */
+  #seconds(): string {
+    return ((performance.now() - this.#t0) / 1000).toFixed(1)
+  }
+}
+
+/** Scavenges taken together (SCAVENGE_TOGETHER_AT); without --expose-gc there is nothing to coordinate. */
+class Scavenger {
+  readonly #gc = (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc
+  readonly #newSpace = getHeapSpaceStatistics().findIndex((x) => x.space_name === 'new_space')
+  /** Scavenges taken together so far. */
+  count = 0
+  /** The window before which the last one ran. */
+  #at = 0
+
+  /** Is the young generation full enough to ask every shard to scavenge? */
+  wanted(): boolean {
+    if (this.#gc === undefined || this.#newSpace < 0) return false
+    const x = getHeapSpaceStatistics()[this.#newSpace]
+    return x !== undefined && x.space_used_size / Math.max(1, x.space_used_size + x.space_available_size) >= SCAVENGE_TOGETHER_AT
+  }
+
+  /** Scavenges now (before window w) if a shard asked to in `report`. */
+  onNews(report: WindowReport, w: number): void {
+    // A request made before the last scavenge together (in the lag windows it took to act on
+    // an earlier one) measured a young generation since emptied.
+    if (this.#gc === undefined || report.window < this.#at || !report.news.some((x) => x.wantsScavenge)) return
+    this.#gc({ type: 'minor' })
+    this.count++
+    this.#at = w
+  }
+}
+
+/** How long this shard's windows took: those over 1 ms, and the longest. */
+class WindowTimes {
+  long = 0
+  longMs = 0
+  maxMs = 0
+
+  note(ms: number): void {
+    if (ms <= 1) return
+    this.long++
+    this.longMs += ms
+    if (ms > this.maxMs) this.maxMs = ms
+  }
 }
