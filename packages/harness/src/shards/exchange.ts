@@ -64,6 +64,14 @@ const ABORT = 0
  */
 export const WINDOW_LAG = 2
 
+/**
+ * An error that only echoes another shard's: the shard saw another fail in its news, or was
+ * aborted while waiting for one that failed. runShards reports the failure itself instead.
+ */
+export class ShardEcho extends Error {
+  override readonly name = 'ShardEcho'
+}
+
 export interface ExchangeBuffers {
   control: SharedArrayBuffer
   outboxes: SharedArrayBuffer[]
@@ -234,7 +242,7 @@ export class ShardExchange {
     for (;;) {
       const seen = Atomics.load(c, 1 + s)
       if (seen >= n) return
-      if (Atomics.load(c, ABORT) !== 0) throw new Error('the parallel simulation was aborted')
+      if (Atomics.load(c, ABORT) !== 0) throw new ShardEcho('the parallel simulation was aborted')
       Atomics.wait(c, 1 + s, seen, 1000)
     }
   }

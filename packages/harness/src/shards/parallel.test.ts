@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { routingScenario } from '../scenarios/routing.js'
 import type { RoutingResult } from '../scenarios/routing.js'
 import { noProgress } from '../progress.js'
-import { rootCause } from './parallel.js'
+import { ShardError, rootCause } from './parallel.js'
 
 const SEED = Number(process.env['EPOST_TEST_SEED'] ?? 20261206)
 
@@ -72,10 +72,13 @@ describe(`the routing experiment in parallel shards (seed ${SEED})`, () => {
   }, 60_000)
 
   it('reports the failure itself, not a shard that only saw it or was aborted waiting for it', () => {
-    const echo = new Error('shard 0: shard 1 failed')
-    const aborted = new Error('shard 2: the parallel simulation was aborted')
-    const cause = new Error('shard 1: a frame from node 74 to node 31 would arrive at 1830 ms, before the shard it goes to reads it (1832 ms)')
+    const echo = new ShardError(0, 'shard 1 failed', true)
+    const aborted = new ShardError(2, 'the parallel simulation was aborted', true)
+    const cause = new ShardError(1, 'a frame from node 74 to node 31 would arrive at 1830 ms, before the shard it goes to reads it (1832 ms)', false)
+    // A worker that died without posting (an Error, not a ShardError) is a cause too.
+    const crash = new Error('shard 3 exited (code 1) without a result')
     expect(rootCause([echo, aborted, cause])).toBe(cause)
+    expect(rootCause([echo, crash, cause])).toBe(crash)
     expect(rootCause([echo, aborted])).toBe(echo)
     expect(rootCause([])).toBeUndefined()
   })

@@ -5,8 +5,16 @@ import { abortExchange, createExchangeBuffers } from './exchange.js'
 import type { ShardInit, ShardMessage, ShardOptions, ShardResult } from './shard.js'
 
 const SOURCE_CONDITION = '--conditions=@epost/source'
-/** A shard's error that only echoes another's: it saw the other fail, or was aborted while waiting. */
-const ECHO = /^shard \d+: (shard \d+ failed|the parallel simulation was aborted)$/
+/** A shard's error as runShards reports it; `echo`: the shard only saw another fail (exchange.ts, ShardEcho). */
+export class ShardError extends Error {
+  override readonly name = 'ShardError'
+  readonly echo: boolean
+
+  constructor(shard: number, message: string, echo: boolean) {
+    super(`shard ${shard}: ${message}`)
+    this.echo = echo
+  }
+}
 /**
  * Young generation per shard, for a process started without scripts/run.mjs's semi-space flags
  * (a built harness run by plain node): without it a shard's new space stays small and promotes
@@ -40,14 +48,14 @@ export async function runShards(shards: number, options: ShardOptions, progress:
     workers.push(worker)
     return new Promise<ShardResult>((resolve, reject) => {
       let done = false
-      worker.on('message', (m: ShardMessage | { type: 'error'; message: string; stack?: string }) => {
+      worker.on('message', (m: ShardMessage) => {
         if (m.type === 'progress') progress(m.line)
         else if (m.type === 'result') {
           done = true
           resolve(m.result)
         } else {
           done = true
-          reject(new Error(`shard ${shard}: ${m.message}`))
+          reject(new ShardError(shard, m.message, m.echo))
         }
       })
       worker.on('error', (err) => {
@@ -73,5 +81,5 @@ export async function runShards(shards: number, options: ShardOptions, progress:
 
 /** The first of the shards' errors that is not an echo of another's (else the first of all). */
 export function rootCause(errors: readonly unknown[]): unknown {
-  return errors.find((e) => !(e instanceof Error && ECHO.test(e.message))) ?? errors[0]
+  return errors.find((e) => !(e instanceof ShardError && e.echo)) ?? errors[0]
 }

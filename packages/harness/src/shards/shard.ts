@@ -6,7 +6,7 @@ import type { PastryInit, PastryNode } from '@epost/pastry'
 import { retainedBytes } from '../memory.js'
 import { NearestIndex } from '../nearest.js'
 import { pastryFramesSent } from '../sim-ring.js'
-import { ShardExchange } from './exchange.js'
+import { ShardEcho, ShardExchange } from './exchange.js'
 import type { ExchangeBuffers, InboundFrame, WindowReport } from './exchange.js'
 import { ShardLookups } from './lookups.js'
 import type { ShardDeliveries } from './lookups.js'
@@ -58,7 +58,8 @@ export interface ShardResult {
   metrics: Record<string, number>
 }
 
-export type ShardMessage = { type: 'progress'; line: string } | { type: 'result'; result: ShardResult }
+/** What a shard's worker posts: progress lines, then its result or its error (`echo`: a ShardEcho). */
+export type ShardMessage = { type: 'progress'; line: string } | { type: 'result'; result: ShardResult } | { type: 'error'; message: string; stack?: string; echo: boolean }
 
 /**
  * A shard whose young generation is this full asks every shard to scavenge at once (all do it
@@ -105,9 +106,8 @@ class ShardRun {
   #nextProgress = 1000
   #lookupStart = Infinity
   #lastIssue = Infinity
-  /** Memory retained once the ring is built (0 until then), and when that was. */
-  #retainedBuilt = 0
-  #tBuilt = 0
+  /** Memory retained once the ring was built, and when that was (undefined until then). */
+  #built: { retained: number; at: number } | undefined
   #sent = 0
   #sentAtWindow = 0
 
@@ -194,14 +194,14 @@ class ShardRun {
     this.#scavenger.onNews(report, w)
     if (this.#failure !== undefined) throw this.#failure
     const failedShard = report.news.findIndex((x) => x.failed)
-    if (failedShard >= 0) throw new Error(`shard ${failedShard} failed`)
+    if (failedShard >= 0) throw new ShardEcho(`shard ${failedShard} failed`)
     this.#takeReady(report)
     if (this.#lookupStart === Infinity) {
       if (this.#readyTotal === this.#o.nodes) this.#startLookups(newsEnd)
       else if (newsEnd > (this.#o.nodes - 1) * this.#o.joinIntervalMs + READY_DEADLINE_MS) throw new Error(`only ${this.#readyTotal} of ${this.#o.nodes} nodes became ready`)
     }
     const delivered = report.news.reduce((s, x) => s + x.delivered, 0)
-    return this.#retainedBuilt !== 0 && (delivered >= this.#o.lookups || newsEnd > this.#lastIssue + DELIVERY_DEADLINE_MS)
+    return this.#built !== undefined && (delivered >= this.#o.lookups || newsEnd > this.#lastIssue + DELIVERY_DEADLINE_MS)
   }
 
   #takeReady(report: WindowReport): void {
@@ -234,11 +234,10 @@ class ShardRun {
   /** Runs window w of virtual time, then publishes its news. */
   async #runWindow(w: number): Promise<void> {
     const end = (w + 1) * this.#world.windowMs
-    if (this.#retainedBuilt === 0 && end > this.#lookupStart) {
+    if (this.#built === undefined && end > this.#lookupStart) {
       // This window holds the first lookup: the built ring's memory, and lookups from here on.
       globalThis.gc?.()
-      this.#retainedBuilt = retainedBytes()
-      this.#tBuilt = performance.now()
+      this.#built = { retained: retainedBytes(), at: performance.now() }
     }
     const tw = performance.now()
     await this.#world.clock.runBefore(end)
@@ -261,6 +260,8 @@ class ShardRun {
       leafSet += node.leafSet.size
     }
     const tEnd = performance.now()
+    // The loop stops only after the window that measured the built ring (#actOn).
+    const built = this.#built as { retained: number; at: number }
     const exchange = this.#exchange
     const { windowMs, plan } = this.#world
     if (process.env['EPOST_SIM_DEBUG'] !== undefined) {
@@ -275,9 +276,9 @@ class ShardRun {
       tableEntries,
       leafSet,
       nodes: count,
-      retainedBytes: this.#retainedBuilt - this.#retained0,
-      buildSeconds: (this.#tBuilt - this.#t0) / 1000,
-      lookupSeconds: (tEnd - this.#tBuilt) / 1000,
+      retainedBytes: built.retained - this.#retained0,
+      buildSeconds: (built.at - this.#t0) / 1000,
+      lookupSeconds: (tEnd - built.at) / 1000,
       simulatedSeconds: this.#world.clock.now() / 1000,
       metrics: this.#metrics.snapshot(),
     }

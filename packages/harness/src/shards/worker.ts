@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads'
+import { ShardEcho } from './exchange.js'
 import { runShard } from './shard.js'
 import type { ShardInit, ShardMessage } from './shard.js'
 
@@ -12,5 +13,6 @@ if (port === null) throw new Error('a shard runs in a worker thread (see paralle
 try {
   await runShard(workerData as ShardInit, (m: ShardMessage) => port.postMessage(m))
 } catch (err) {
-  port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined })
+  const m: ShardMessage = { type: 'error', message: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined, echo: err instanceof ShardEcho }
+  port.postMessage(m)
 }
